@@ -1,0 +1,5 @@
+import sys
+
+from trt_pdk.cli import main
+
+sys.exit(main())

@@ -1,0 +1,66 @@
+"""The ``trt-pdk`` command line: one module per subcommand, one line each in COMMANDS.
+
+A subcommand module defines ``register(subparsers) -> None`` which adds its parser and
+sets ``func`` (``args -> int`` exit code). A module whose imports fail shows up in
+``--help`` as "unavailable: why" instead of breaking the whole CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from trt_pdk.errors import UserError
+
+# name -> module under trt_pdk.cli; keep heavy imports (torch, tensorrt) inside functions.
+COMMANDS: dict[str, str] = {
+    "list": "trt_pdk.cli.list_cmd",
+    "test": "trt_pdk.cli.test_cmd",
+    "doctor": "trt_pdk.cli.doctor_cmd",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trt-pdk",
+        description="Plugin development kit for custom TensorRT ops.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            why = f"unavailable: {exc}"
+            p = sub.add_parser(name, help=why, description=why)
+            p.set_defaults(func=_unavailable(name, why))
+            continue
+        module.register(sub)
+    return parser
+
+
+def _unavailable(name: str, why: str):
+    def run(_args: argparse.Namespace) -> int:
+        raise UserError(f"`trt-pdk {name}` is {why}. Reinstall trt-pdk with its dependencies.")
+
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"trt-pdk {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

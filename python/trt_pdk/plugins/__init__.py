@@ -1,0 +1,1 @@
+"""Built-in plugin specs, installed from the op folders under ``plugins/`` in the repo."""
