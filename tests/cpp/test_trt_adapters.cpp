@@ -1,0 +1,751 @@
+// Checks the TensorRT plugin library through TensorRT's own interfaces, without
+// libnvinfer: it dlopens the library, takes the creators from getCreators and drives every
+// plugin the way the builder and runtime would (fields, shapes through a test expression
+// builder, formats, types, workspace, serialization, clone), with a logger that records
+// what the library reports.
+//
+//   test_trt_adapters <plugin library> plain
+//   test_trt_adapters <plugin library> registry <fake libnvinfer>   (self-registration)
+//   test_trt_adapters <plugin library> mismatch <fake libnvinfer>   (other TensorRT major)
+#include <NvInferRuntime.h>
+#include <dlfcn.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/op.h"
+#include "pdk_ops.inc"
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"  // V2 plugins are under test too
+
+namespace {
+
+int gChecks = 0;
+int gFailures = 0;
+
+template <class... Parts>
+std::string str(const Parts&... parts) {
+  std::ostringstream os;
+  (os << ... << parts);
+  return os.str();
+}
+
+void check(bool ok, const char* file, int line, const char* expr, const std::string& context) {
+  ++gChecks;
+  if (ok) return;
+  ++gFailures;
+  std::printf("FAIL %s:%d: %s  [%s]\n", file, line, expr, context.c_str());
+}
+#define CHECK(cond, ...) check(static_cast<bool>(cond), __FILE__, __LINE__, #cond, str(__VA_ARGS__))
+
+// ---- a logger that keeps what it is told -------------------------------------------------
+
+class RecordingLogger final : public nvinfer1::ILogger {
+ public:
+  void log(Severity severity, const char* msg) noexcept override {
+    messages.push_back(msg);
+    if (severity <= Severity::kERROR && echo) std::printf("  [logged] %s\n", msg);
+  }
+  std::vector<std::string> messages;
+  bool echo = false;
+};
+
+class RecordingFinder final : public nvinfer1::ILoggerFinder {
+ public:
+  nvinfer1::ILogger* findLogger() override { return &logger; }
+  RecordingLogger logger;
+};
+
+RecordingFinder gFinder;
+
+// Runs `action` and returns what the library logged meanwhile.
+template <class F>
+std::string loggedDuring(F&& action) {
+  gFinder.logger.messages.clear();
+  action();
+  std::string all;
+  for (const auto& m : gFinder.logger.messages) all += m + "\n";
+  return all;
+}
+
+// ---- a dimension-expression builder that evaluates on integers ---------------------------
+
+class TestExpr final : public nvinfer1::IDimensionExpr {
+ public:
+  TestExpr(int64_t value, bool sizeTensor) : impl_(value, sizeTensor) { mImpl = &impl_; }
+
+ private:
+  struct Impl final : nvinfer1::apiv::VDimensionExpr {
+    Impl(int64_t v, bool s) : value(v), sizeTensor(s) {}
+    bool isConstant() const override { return !sizeTensor; }
+    int64_t getConstantValue() const override { return value; }
+    bool isSizeTensor() const override { return sizeTensor; }
+    int64_t value;
+    bool sizeTensor;
+  };
+  Impl impl_;
+};
+
+class TestExprBuilder final : public nvinfer1::IExprBuilder {
+ public:
+  TestExprBuilder() : impl_(*this) { mImpl = &impl_; }
+  const nvinfer1::IDimensionExpr* make(int64_t value, bool sizeTensor = false) {
+    exprs_.push_back(std::make_unique<TestExpr>(value, sizeTensor));
+    return exprs_.back().get();
+  }
+  nvinfer1::DimsExprs dims(const std::vector<int64_t>& shape) {
+    nvinfer1::DimsExprs d{};
+    d.nbDims = static_cast<int32_t>(shape.size());
+    for (size_t i = 0; i < shape.size(); ++i) d.d[i] = make(shape[i]);
+    return d;
+  }
+
+ private:
+  struct Impl final : nvinfer1::apiv::VExprBuilder {
+    explicit Impl(TestExprBuilder& o) : owner(o) {}
+    const nvinfer1::IDimensionExpr* constant(int64_t value) override { return owner.make(value); }
+    const nvinfer1::IDimensionExpr* operation(nvinfer1::DimensionOperation op, const nvinfer1::IDimensionExpr& first,
+                                              const nvinfer1::IDimensionExpr& second) override {
+      const int64_t a = first.getConstantValue(), b = second.getConstantValue();
+      using Op = nvinfer1::DimensionOperation;
+      switch (op) {
+        case Op::kSUM: return owner.make(a + b);
+        case Op::kPROD: return owner.make(a * b);
+        case Op::kMAX: return owner.make(a > b ? a : b);
+        case Op::kMIN: return owner.make(a < b ? a : b);
+        case Op::kSUB: return owner.make(a - b);
+        case Op::kEQUAL: return owner.make(a == b);
+        case Op::kLESS: return owner.make(a < b);
+        case Op::kFLOOR_DIV: return owner.make(b == 0 ? 0 : (a / b - ((a % b != 0) && ((a < 0) != (b < 0)))));
+        case Op::kCEIL_DIV: return owner.make(b == 0 ? 0 : (a + b - 1) / b);
+      }
+      return nullptr;
+    }
+    const nvinfer1::IDimensionExpr* declareSizeTensor(int32_t, const nvinfer1::IDimensionExpr&,
+                                                      const nvinfer1::IDimensionExpr&) override {
+      return owner.make(pdk::kDataDependent, true);
+    }
+    TestExprBuilder& owner;
+  };
+  Impl impl_;
+  std::vector<std::unique_ptr<TestExpr>> exprs_;
+};
+
+// ---- PluginFieldCollections that own their data ------------------------------------------
+
+class Fields {
+ public:
+  Fields& real(const char* name, float v) { return add(name, &v, sizeof v, nvinfer1::PluginFieldType::kFLOAT32, 1); }
+  Fields& integer(const char* name, int32_t v) {
+    return add(name, &v, sizeof v, nvinfer1::PluginFieldType::kINT32, 1);
+  }
+  Fields& text(const char* name, const std::string& v) {
+    return add(name, v.data(), v.size(), nvinfer1::PluginFieldType::kCHAR, static_cast<int32_t>(v.size()));
+  }
+  const nvinfer1::PluginFieldCollection* collection() {
+    fields_.clear();
+    for (size_t i = 0; i < names_.size(); ++i)
+      fields_.emplace_back(names_[i].c_str(), data_[i].data(), types_[i], lengths_[i]);
+    fc_.nbFields = static_cast<int32_t>(fields_.size());
+    fc_.fields = fields_.data();
+    return &fc_;
+  }
+
+ private:
+  Fields& add(const char* name, const void* p, size_t n, nvinfer1::PluginFieldType type, int32_t length) {
+    names_.emplace_back(name);
+    data_.emplace_back(static_cast<const char*>(p), static_cast<const char*>(p) + n);
+    data_.back().push_back('\0');
+    types_.push_back(type);
+    lengths_.push_back(length);
+    return *this;
+  }
+  std::vector<std::string> names_;
+  std::vector<std::vector<char>> data_;
+  std::vector<nvinfer1::PluginFieldType> types_;
+  std::vector<int32_t> lengths_;
+  std::vector<nvinfer1::PluginField> fields_;
+  nvinfer1::PluginFieldCollection fc_{};
+};
+
+// ---- per-op test data: every op in the library must provide it ---------------------------
+
+struct BadCase {
+  Fields fields;
+  std::string mustMention;  // the logged message must contain this (the field name)
+};
+
+template <class Op>
+struct OpCases;  // a missing specialization is a compile error: each op brings its cases
+
+template <>
+struct OpCases<pdk::RmsNorm> {
+  static std::vector<std::vector<int64_t>> inputShapes() { return {{2, 5, 16}, {16}}; }
+  static Fields nonDefault() { return Fields().real("eps", 1e-3f); }
+  static std::vector<BadCase> bad() {
+    std::vector<BadCase> cases;
+    cases.push_back({Fields().real("eps", -1.0f), "'eps'"});
+    cases.push_back({Fields().real("eps", 2.0f), "'eps'"});
+    cases.push_back({Fields().integer("eps", 1), "'eps'"});
+    return cases;
+  }
+  static std::vector<pdk::DType> accepted() { return {pdk::DType::kFLOAT, pdk::DType::kHALF, pdk::DType::kBF16}; }
+  static std::vector<pdk::DType> rejected() { return {pdk::DType::kINT32, pdk::DType::kINT8}; }
+};
+
+// ---- helpers over the op core ------------------------------------------------------------
+
+template <class Op>
+std::vector<char> bytesOf(const typename Op::Attrs& attrs) {
+  return pdk::serialize<Op>(attrs);
+}
+
+template <class Op>
+typename Op::Attrs attrsOf(const nvinfer1::PluginFieldCollection* fc) {
+  std::vector<pdk::RawField> raw;
+  for (int32_t i = 0; fc && i < fc->nbFields; ++i) {
+    const auto& f = fc->fields[i];
+    raw.push_back({f.name, f.data, static_cast<pdk::RawFieldType>(f.type), f.length});
+  }
+  return pdk::attrsFromFields<Op>(raw.data(), static_cast<int32_t>(raw.size()));
+}
+
+template <class Op>
+std::vector<pdk::TensorDesc> sampleInputs(const std::vector<pdk::DType>& types) {
+  std::vector<pdk::TensorDesc> descs;
+  const auto shapes = OpCases<Op>::inputShapes();
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    pdk::TensorDesc d;
+    d.dtype = types[i];
+    d.nbDims = static_cast<int32_t>(shapes[i].size());
+    for (int32_t k = 0; k < d.nbDims; ++k) d.dims[k] = shapes[i][static_cast<size_t>(k)];
+    descs.push_back(d);
+  }
+  return descs;
+}
+
+nvinfer1::PluginTensorDesc toPlugin(const pdk::TensorDesc& d,
+                                    nvinfer1::TensorFormat format = nvinfer1::TensorFormat::kLINEAR) {
+  nvinfer1::PluginTensorDesc p{};
+  p.dims.nbDims = d.nbDims;
+  for (int32_t i = 0; i < d.nbDims; ++i) p.dims.d[i] = d.dims[i];
+  p.type = static_cast<nvinfer1::DataType>(d.dtype);
+  p.format = format;
+  p.scale = -1.f;
+  return p;
+}
+
+nvinfer1::DynamicPluginTensorDesc toDynamic(const pdk::TensorDesc& d,
+                                            nvinfer1::TensorFormat format = nvinfer1::TensorFormat::kLINEAR) {
+  nvinfer1::DynamicPluginTensorDesc p{};
+  p.desc = toPlugin(d, format);
+  p.min = p.max = p.opt = p.desc.dims;
+  return p;
+}
+
+// Integer outputs of the shape rule, as the op core computes them (and output dtypes).
+template <class Op>
+std::vector<pdk::TensorDesc> expectedOutputs(const typename Op::Attrs& attrs, const std::vector<pdk::TensorDesc>& in) {
+  std::vector<pdk::Shape<int64_t>> shapes;
+  for (const auto& d : in) {
+    pdk::Shape<int64_t> s;
+    s.nbDims = d.nbDims;
+    for (int32_t i = 0; i < d.nbDims; ++i) s.d[i] = d.dims[i];
+    shapes.push_back(s);
+  }
+  const auto outShapes = pdk::outputShapes<Op>(attrs, shapes);
+  std::vector<pdk::DType> inTypes;
+  for (const auto& d : in) inTypes.push_back(d.dtype);
+  std::vector<pdk::TensorDesc> out;
+  for (int32_t i = 0; i < Op::kNbOutputs; ++i) {
+    pdk::TensorDesc d;
+    d.dtype = Op::outputType(attrs, i, inTypes.data(), Op::kNbInputs);
+    d.nbDims = outShapes[static_cast<size_t>(i)].nbDims;
+    for (int32_t k = 0; k < d.nbDims; ++k) d.dims[k] = outShapes[static_cast<size_t>(i)].d[k];
+    out.push_back(d);
+  }
+  return out;
+}
+
+std::string interfaceKind(const nvinfer1::IVersionedInterface& i) { return i.getInterfaceInfo().kind; }
+
+template <class Creator>
+void checkFieldNames(Creator& creator, const std::vector<pdk::FieldInfo>& infos, const std::string& what) {
+  const nvinfer1::PluginFieldCollection* fc = creator.getFieldNames();
+  CHECK(fc != nullptr, what);
+  if (!fc) return;
+  CHECK(fc->nbFields == static_cast<int32_t>(infos.size()), what, ": ", fc->nbFields, " fields");
+  for (int32_t i = 0; i < fc->nbFields && i < static_cast<int32_t>(infos.size()); ++i) {
+    const auto& info = infos[static_cast<size_t>(i)];
+    CHECK(info.name == fc->fields[i].name, what, ": field ", i, " is ", fc->fields[i].name);
+    const auto expected = info.type == pdk::FieldType::kInt32     ? nvinfer1::PluginFieldType::kINT32
+                          : info.type == pdk::FieldType::kFloat32 ? nvinfer1::PluginFieldType::kFLOAT32
+                                                                  : nvinfer1::PluginFieldType::kCHAR;
+    CHECK(fc->fields[i].type == expected, what, ": field ", info.name, " type");
+  }
+}
+
+// Calls `create(fc)` for each bad case and expects nullptr and a message naming the field;
+// also an unknown field name.
+template <class Op, class Create>
+void checkRejects(Create&& create, const std::string& what) {
+  auto cases = OpCases<Op>::bad();
+  cases.push_back({Fields().real("pdk_no_such_field", 1.f), "'pdk_no_such_field'"});
+  for (auto& c : cases) {
+    bool isNull = false;
+    const std::string log = loggedDuring([&] { isNull = create(c.fields.collection()); });
+    CHECK(isNull, what, ": bad fields mentioning ", c.mustMention, " were accepted");
+    static bool shown = false;
+    if (!shown && !log.empty()) std::printf("  example of a logged rejection: %s", log.c_str());
+    shown = true;
+    CHECK(log.find(c.mustMention) != std::string::npos, what, ": message does not name ", c.mustMention, ": ", log);
+    CHECK(log.find(Op::kName) != std::string::npos, what, ": message does not name the plugin: ", log);
+  }
+}
+
+// ---- IPluginV2DynamicExt -----------------------------------------------------------------
+
+template <class Op>
+void checkV2(nvinfer1::IPluginCreator& creator, const char* ns) {
+  const std::string what = str(Op::kName, " v1");
+  std::printf("  %s: IPluginV2DynamicExt\n", what.c_str());
+  CHECK(std::string(creator.getPluginName()) == Op::kName, what);
+  CHECK(std::string(creator.getPluginVersion()) == "1", what);
+  CHECK(std::string(creator.getPluginNamespace()) == ns, what, ": namespace ", creator.getPluginNamespace());
+  checkFieldNames(creator, pdk::fieldInfos<Op>(), what);
+
+  using Plugin = nvinfer1::IPluginV2DynamicExt;
+  const auto makeV2 = [&](const nvinfer1::PluginFieldCollection* fc) {
+    return static_cast<Plugin*>(creator.createPlugin("layer", fc));
+  };
+  Fields none;
+  Plugin* plugin = makeV2(none.collection());
+  CHECK(plugin != nullptr, what, ": createPlugin with default attributes");
+  if (!plugin) return;
+  const typename Op::Attrs defaults{};
+  CHECK(std::string(plugin->getPluginType()) == Op::kName, what);
+  CHECK(std::string(plugin->getPluginVersion()) == "1", what);
+  CHECK(std::string(plugin->getPluginNamespace()) == ns, what);
+  CHECK(plugin->getNbOutputs() == Op::kNbOutputs, what);
+
+  // Serialized bytes are the op core's, so attribute values are checked through them.
+  const auto serialized = [](const Plugin* p) {
+    std::vector<char> bytes(p->getSerializationSize());
+    p->serialize(bytes.data());
+    return bytes;
+  };
+  CHECK(serialized(plugin) == bytesOf<Op>(defaults), what, ": default attributes");
+  Fields nonDefault = OpCases<Op>::nonDefault();
+  const auto expectedAttrs = attrsOf<Op>(nonDefault.collection());
+  Plugin* custom = makeV2(nonDefault.collection());
+  CHECK(custom != nullptr, what, ": createPlugin with non-default attributes");
+  if (custom) {
+    CHECK(serialized(custom) == bytesOf<Op>(expectedAttrs), what, ": non-default attributes");
+    CHECK(serialized(custom) != bytesOf<Op>(defaults), what, ": OpCases::nonDefault must differ from defaults");
+  }
+  checkRejects<Op>([&](const nvinfer1::PluginFieldCollection* fc) { return makeV2(fc) == nullptr; }, what);
+
+  // Shapes: every output of the shape rule evaluated through IExprBuilder.
+  std::vector<pdk::DType> floats(Op::kNbInputs, pdk::DType::kFLOAT);
+  const auto inputs = sampleInputs<Op>(floats);
+  const auto expected = expectedOutputs<Op>(defaults, inputs);
+  TestExprBuilder builder;
+  std::vector<nvinfer1::DimsExprs> inDims;
+  for (const auto& d : inputs) inDims.push_back(builder.dims(std::vector<int64_t>(d.dims, d.dims + d.nbDims)));
+  for (int32_t o = 0; o < Op::kNbOutputs; ++o) {
+    const nvinfer1::DimsExprs out = plugin->getOutputDimensions(o, inDims.data(), Op::kNbInputs, builder);
+    CHECK(out.nbDims == expected[static_cast<size_t>(o)].nbDims, what, ": output ", o, " rank");
+    for (int32_t k = 0; k < out.nbDims && k < expected[static_cast<size_t>(o)].nbDims; ++k)
+      CHECK(out.d[k] && out.d[k]->isConstant() && out.d[k]->getConstantValue() == expected[static_cast<size_t>(o)].dims[k],
+            what, ": output ", o, " dim ", k);
+  }
+  CHECK(!loggedDuring([&] { plugin->getOutputDimensions(0, inDims.data(), Op::kNbInputs - 1, builder); }).empty(),
+        what, ": a wrong input count must be reported");
+
+  // Formats and types: the op's combinations in linear format pass, anything else fails.
+  constexpr int32_t n = Op::kNbInputs + Op::kNbOutputs;
+  const auto combos = pdk::supportedCombinations<Op>(defaults);
+  CHECK(!combos.empty(), what, ": no supported type combination");
+  for (const auto& combo : combos) {
+    std::vector<nvinfer1::PluginTensorDesc> io(n), nonLinear(n);
+    const auto typedIn = sampleInputs<Op>(std::vector<pdk::DType>(combo.begin(), combo.begin() + Op::kNbInputs));
+    const auto typedOut = expectedOutputs<Op>(defaults, typedIn);
+    for (int32_t i = 0; i < n; ++i) {
+      const pdk::TensorDesc& d = i < Op::kNbInputs ? typedIn[static_cast<size_t>(i)]
+                                                   : typedOut[static_cast<size_t>(i - Op::kNbInputs)];
+      io[static_cast<size_t>(i)] = toPlugin(d);
+      nonLinear[static_cast<size_t>(i)] = toPlugin(d, nvinfer1::TensorFormat::kCHW32);
+    }
+    for (int32_t pos = 0; pos < n; ++pos) {
+      CHECK(plugin->supportsFormatCombination(pos, io.data(), Op::kNbInputs, Op::kNbOutputs), what, ": pos ", pos,
+            " type ", pdk::dtypeName(combo[static_cast<size_t>(pos)]));
+      auto mixed = io;
+      mixed[static_cast<size_t>(pos)] = nonLinear[static_cast<size_t>(pos)];
+      CHECK(!plugin->supportsFormatCombination(pos, mixed.data(), Op::kNbInputs, Op::kNbOutputs), what,
+            ": non-linear format accepted at pos ", pos);
+    }
+    std::vector<nvinfer1::DataType> inTypes;
+    for (int32_t i = 0; i < Op::kNbInputs; ++i) inTypes.push_back(io[static_cast<size_t>(i)].type);
+    for (int32_t o = 0; o < Op::kNbOutputs; ++o)
+      CHECK(plugin->getOutputDataType(o, inTypes.data(), Op::kNbInputs) == io[static_cast<size_t>(Op::kNbInputs + o)].type,
+            what, ": output type ", o);
+    std::vector<nvinfer1::PluginTensorDesc> outs(io.begin() + Op::kNbInputs, io.end());
+    CHECK(plugin->getWorkspaceSize(io.data(), Op::kNbInputs, outs.data(), Op::kNbOutputs) ==
+              Op::workspaceSize(defaults, typedIn.data(), Op::kNbInputs, typedOut.data(), Op::kNbOutputs),
+          what, ": workspace size");
+    std::vector<nvinfer1::DynamicPluginTensorDesc> dynIn, dynOut;
+    for (const auto& d : typedIn) dynIn.push_back(toDynamic(d));
+    for (const auto& d : typedOut) dynOut.push_back(toDynamic(d));
+    const std::string log = loggedDuring(
+        [&] { plugin->configurePlugin(dynIn.data(), Op::kNbInputs, dynOut.data(), Op::kNbOutputs); });
+    CHECK(log.empty(), what, ": configurePlugin with valid shapes logged: ", log);
+  }
+  for (pdk::DType t : OpCases<Op>::accepted()) {
+    bool found = false;
+    for (const auto& combo : combos) found = found || combo[0] == t;
+    CHECK(found, what, ": ", pdk::dtypeName(t), " must be supported");
+  }
+  for (pdk::DType t : OpCases<Op>::rejected()) {
+    auto io = std::vector<nvinfer1::PluginTensorDesc>(n, toPlugin(sampleInputs<Op>(floats)[0]));
+    io[0].type = static_cast<nvinfer1::DataType>(t);
+    CHECK(!plugin->supportsFormatCombination(0, io.data(), Op::kNbInputs, Op::kNbOutputs), what, ": ",
+          pdk::dtypeName(t), " must be rejected");
+  }
+
+  // Serialization round trip, then damaged bytes: nullptr and a message, never a crash.
+  if (custom) {
+    const auto bytes = serialized(custom);
+    nvinfer1::IPluginV2* restored = creator.deserializePlugin("layer", bytes.data(), bytes.size());
+    CHECK(restored != nullptr, what, ": deserializePlugin of its own bytes");
+    if (restored) {
+      CHECK(serialized(static_cast<Plugin*>(restored)) == bytes, what, ": round trip changed the bytes");
+      restored->destroy();
+    }
+    for (size_t len = 0; len < bytes.size(); ++len) {
+      nvinfer1::IPluginV2* p = nullptr;
+      const std::string log = loggedDuring([&] { p = creator.deserializePlugin("layer", bytes.data(), len); });
+      CHECK(p == nullptr, what, ": truncated to ", len, " bytes was accepted");
+      CHECK(!log.empty(), what, ": truncated to ", len, " bytes logged nothing");
+      if (p) p->destroy();
+    }
+    auto longer = bytes;
+    longer.push_back('x');
+    CHECK(creator.deserializePlugin("layer", longer.data(), longer.size()) == nullptr, what, ": trailing byte");
+    for (size_t i = 0; i < bytes.size(); ++i) {  // every single-byte corruption: no crash
+      auto damaged = bytes;
+      damaged[i] = static_cast<char>(damaged[i] ^ 0x5a);
+      nvinfer1::IPluginV2* p = creator.deserializePlugin("layer", damaged.data(), damaged.size());
+      if (i < 8) CHECK(p == nullptr, what, ": corrupted header byte ", i, " was accepted");
+      if (p) p->destroy();
+    }
+    CHECK(creator.deserializePlugin("layer", nullptr, 0) == nullptr, what, ": null bytes");
+  }
+
+  // clone keeps attributes and namespace; setPluginNamespace renames.
+  plugin->setPluginNamespace("other_ns");
+  Plugin* copy = plugin->clone();
+  CHECK(copy != nullptr, what, ": clone");
+  if (copy) {
+    CHECK(std::string(copy->getPluginNamespace()) == "other_ns", what, ": clone namespace");
+    CHECK(serialized(copy) == serialized(plugin), what, ": clone attributes");
+    copy->destroy();
+  }
+  creator.setPluginNamespace("renamed");
+  CHECK(std::string(creator.getPluginNamespace()) == "renamed", what);
+  if (Plugin* p = makeV2(none.collection())) {
+    CHECK(std::string(p->getPluginNamespace()) == "renamed", what, ": creator namespace reaches plugins");
+    p->destroy();
+  }
+  creator.setPluginNamespace(ns);
+  if (custom) custom->destroy();
+  plugin->destroy();
+}
+
+// ---- IPluginV3 ---------------------------------------------------------------------------
+
+template <class T>
+T* capability(nvinfer1::IPluginV3& plugin, nvinfer1::PluginCapabilityType type, const char* kind) {
+  nvinfer1::IPluginCapability* cap = plugin.getCapabilityInterface(type);
+  CHECK(cap != nullptr && interfaceKind(*cap) == kind, "capability ", kind);
+  return cap ? static_cast<T*>(cap) : nullptr;
+}
+
+template <class Op>
+void checkV3(nvinfer1::IPluginCreatorV3One& creator, const char* ns) {
+  const std::string what = str(Op::kName, " v2");
+  std::printf("  %s: IPluginV3\n", what.c_str());
+  CHECK(std::string(creator.getPluginName()) == Op::kName, what);
+  CHECK(std::string(creator.getPluginVersion()) == "2", what);
+  CHECK(std::string(creator.getPluginNamespace()) == ns, what);
+  checkFieldNames(creator, pdk::fieldInfos<Op>(), what);
+
+  using Phase = nvinfer1::TensorRTPhase;
+  Fields none;
+  std::unique_ptr<nvinfer1::IPluginV3> plugin(creator.createPlugin("layer", none.collection(), Phase::kBUILD));
+  CHECK(plugin != nullptr, what, ": createPlugin with default attributes");
+  if (!plugin) return;
+  auto* core = capability<nvinfer1::IPluginV3OneCore>(*plugin, nvinfer1::PluginCapabilityType::kCORE,
+                                                      "PLUGIN_V3ONE_CORE");
+  auto* build = capability<nvinfer1::IPluginV3OneBuild>(*plugin, nvinfer1::PluginCapabilityType::kBUILD,
+                                                        "PLUGIN_V3ONE_BUILD");
+  auto* runtime = capability<nvinfer1::IPluginV3OneRuntime>(*plugin, nvinfer1::PluginCapabilityType::kRUNTIME,
+                                                            "PLUGIN_V3ONE_RUNTIME");
+  if (!core || !build || !runtime) return;
+  CHECK(std::string(core->getPluginName()) == Op::kName, what);
+  CHECK(std::string(core->getPluginVersion()) == "2", what);
+  CHECK(std::string(core->getPluginNamespace()) == ns, what);
+  CHECK(build->getNbOutputs() == Op::kNbOutputs, what);
+
+  const auto fieldsOf = [](nvinfer1::IPluginV3OneRuntime& r) { return bytesOf<Op>(attrsOf<Op>(r.getFieldsToSerialize())); };
+  const typename Op::Attrs defaults{};
+  CHECK(fieldsOf(*runtime) == bytesOf<Op>(defaults), what, ": default attributes");
+
+  Fields nonDefault = OpCases<Op>::nonDefault();
+  const auto expectedBytes = bytesOf<Op>(attrsOf<Op>(nonDefault.collection()));
+  std::unique_ptr<nvinfer1::IPluginV3> custom(creator.createPlugin("layer", nonDefault.collection(), Phase::kBUILD));
+  CHECK(custom != nullptr, what, ": createPlugin with non-default attributes");
+  checkRejects<Op>(
+      [&](const nvinfer1::PluginFieldCollection* fc) {
+        std::unique_ptr<nvinfer1::IPluginV3> p(creator.createPlugin("layer", fc, Phase::kBUILD));
+        return p == nullptr;
+      },
+      what);
+
+  if (custom) {
+    auto* customRuntime = static_cast<nvinfer1::IPluginV3OneRuntime*>(
+        custom->getCapabilityInterface(nvinfer1::PluginCapabilityType::kRUNTIME));
+    CHECK(fieldsOf(*customRuntime) == expectedBytes, what, ": non-default attributes");
+    // Engine round trip: the serialized fields create the runtime plugin.
+    const nvinfer1::PluginFieldCollection* saved = customRuntime->getFieldsToSerialize();
+    CHECK(saved != nullptr && saved->nbFields == static_cast<int32_t>(pdk::fieldInfos<Op>().size()), what,
+          ": getFieldsToSerialize");
+    std::unique_ptr<nvinfer1::IPluginV3> restored(creator.createPlugin("layer", saved, Phase::kRUNTIME));
+    CHECK(restored != nullptr, what, ": createPlugin(kRUNTIME) from serialized fields");
+    if (restored) {
+      auto* r = static_cast<nvinfer1::IPluginV3OneRuntime*>(
+          restored->getCapabilityInterface(nvinfer1::PluginCapabilityType::kRUNTIME));
+      const nvinfer1::PluginFieldCollection* again = r->getFieldsToSerialize();
+      CHECK(again && saved && again->nbFields == saved->nbFields, what, ": field count after round trip");
+      for (int32_t i = 0; again && saved && i < again->nbFields && i < saved->nbFields; ++i) {
+        const auto& a = again->fields[i];
+        const auto& b = saved->fields[i];
+        const size_t size = a.type == nvinfer1::PluginFieldType::kCHAR ? 1 : 4;
+        CHECK(std::string(a.name) == b.name && a.type == b.type && a.length == b.length &&
+                  std::memcmp(a.data, b.data, size * static_cast<size_t>(a.length)) == 0,
+              what, ": field ", b.name, " changed in the round trip");
+      }
+    }
+  }
+
+  // Shapes, types, formats, workspace.
+  std::vector<pdk::DType> floats(Op::kNbInputs, pdk::DType::kFLOAT);
+  const auto inputs = sampleInputs<Op>(floats);
+  const auto expected = expectedOutputs<Op>(defaults, inputs);
+  TestExprBuilder builder;
+  std::vector<nvinfer1::DimsExprs> inDims;
+  for (const auto& d : inputs) inDims.push_back(builder.dims(std::vector<int64_t>(d.dims, d.dims + d.nbDims)));
+  std::vector<nvinfer1::DimsExprs> outDims(Op::kNbOutputs);
+  CHECK(build->getOutputShapes(inDims.data(), Op::kNbInputs, nullptr, 0, outDims.data(), Op::kNbOutputs, builder) == 0,
+        what, ": getOutputShapes");
+  for (int32_t o = 0; o < Op::kNbOutputs; ++o) {
+    const auto& out = outDims[static_cast<size_t>(o)];
+    CHECK(out.nbDims == expected[static_cast<size_t>(o)].nbDims, what, ": output ", o, " rank");
+    for (int32_t k = 0; k < out.nbDims && k < expected[static_cast<size_t>(o)].nbDims; ++k)
+      CHECK(out.d[k] && out.d[k]->getConstantValue() == expected[static_cast<size_t>(o)].dims[k], what, ": output ",
+            o, " dim ", k);
+  }
+  CHECK(build->getOutputShapes(inDims.data(), Op::kNbInputs - 1, nullptr, 0, outDims.data(), Op::kNbOutputs,
+                               builder) != 0,
+        what, ": wrong input count must fail");
+
+  constexpr int32_t n = Op::kNbInputs + Op::kNbOutputs;
+  const auto combos = pdk::supportedCombinations<Op>(defaults);
+  for (const auto& combo : combos) {
+    const auto typedIn = sampleInputs<Op>(std::vector<pdk::DType>(combo.begin(), combo.begin() + Op::kNbInputs));
+    const auto typedOut = expectedOutputs<Op>(defaults, typedIn);
+    std::vector<nvinfer1::DynamicPluginTensorDesc> io;
+    for (const auto& d : typedIn) io.push_back(toDynamic(d));
+    for (const auto& d : typedOut) io.push_back(toDynamic(d));
+    for (int32_t pos = 0; pos < n; ++pos) {
+      CHECK(build->supportsFormatCombination(pos, io.data(), Op::kNbInputs, Op::kNbOutputs), what, ": pos ", pos);
+      auto mixed = io;
+      mixed[static_cast<size_t>(pos)].desc.format = nvinfer1::TensorFormat::kHWC8;
+      CHECK(!build->supportsFormatCombination(pos, mixed.data(), Op::kNbInputs, Op::kNbOutputs), what,
+            ": non-linear format accepted at pos ", pos);
+    }
+    std::vector<nvinfer1::DataType> inTypes, outTypes(Op::kNbOutputs);
+    for (const auto& d : typedIn) inTypes.push_back(static_cast<nvinfer1::DataType>(d.dtype));
+    CHECK(build->getOutputDataTypes(outTypes.data(), Op::kNbOutputs, inTypes.data(), Op::kNbInputs) == 0, what);
+    for (int32_t o = 0; o < Op::kNbOutputs; ++o)
+      CHECK(outTypes[static_cast<size_t>(o)] == static_cast<nvinfer1::DataType>(typedOut[static_cast<size_t>(o)].dtype),
+            what, ": output type ", o);
+    CHECK(build->getWorkspaceSize(io.data(), Op::kNbInputs, io.data() + Op::kNbInputs, Op::kNbOutputs) ==
+              Op::workspaceSize(defaults, typedIn.data(), Op::kNbInputs, typedOut.data(), Op::kNbOutputs),
+          what, ": workspace size");
+    CHECK(build->configurePlugin(io.data(), Op::kNbInputs, io.data() + Op::kNbInputs, Op::kNbOutputs) == 0, what,
+          ": configurePlugin");
+    std::vector<nvinfer1::PluginTensorDesc> plain;
+    for (const auto& d : io) plain.push_back(d.desc);
+    CHECK(runtime->onShapeChange(plain.data(), Op::kNbInputs, plain.data() + Op::kNbInputs, Op::kNbOutputs) == 0,
+          what, ": onShapeChange");
+  }
+  for (pdk::DType t : OpCases<Op>::rejected()) {
+    std::vector<nvinfer1::DynamicPluginTensorDesc> io(n, toDynamic(inputs[0]));
+    io[0].desc.type = static_cast<nvinfer1::DataType>(t);
+    CHECK(!build->supportsFormatCombination(0, io.data(), Op::kNbInputs, Op::kNbOutputs), what, ": ",
+          pdk::dtypeName(t), " must be rejected");
+  }
+
+  std::unique_ptr<nvinfer1::IPluginV3> copy(plugin->clone());
+  CHECK(copy != nullptr, what, ": clone");
+  std::unique_ptr<nvinfer1::IPluginV3> attached(runtime->attachToContext(nullptr));
+  CHECK(attached != nullptr, what, ": attachToContext");
+  if (copy) {
+    auto* r = static_cast<nvinfer1::IPluginV3OneRuntime*>(
+        copy->getCapabilityInterface(nvinfer1::PluginCapabilityType::kRUNTIME));
+    CHECK(fieldsOf(*r) == bytesOf<Op>(defaults), what, ": clone attributes");
+  }
+}
+
+// ---- the library -------------------------------------------------------------------------
+
+struct Library {
+  void* handle = nullptr;
+  nvinfer1::IPluginCreatorInterface* const* (*getCreators)(int32_t&) = nullptr;
+  void (*setLoggerFinder)(nvinfer1::ILoggerFinder*) = nullptr;
+  const char* (*info)() = nullptr;
+};
+
+Library open(const char* path) {
+  Library lib;
+  lib.handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  CHECK(lib.handle != nullptr, "dlopen ", path, ": ", dlerror());
+  if (!lib.handle) return lib;
+  lib.getCreators = reinterpret_cast<decltype(lib.getCreators)>(dlsym(lib.handle, "getCreators"));
+  lib.setLoggerFinder = reinterpret_cast<decltype(lib.setLoggerFinder)>(dlsym(lib.handle, "setLoggerFinder"));
+  lib.info = reinterpret_cast<decltype(lib.info)>(dlsym(lib.handle, "pdkLibraryInfo"));
+  CHECK(lib.getCreators && lib.setLoggerFinder && lib.info, "exported entry points");
+  return lib;
+}
+
+template <class Op>
+void checkOp(nvinfer1::IPluginCreatorInterface* const* creators, int32_t nb, const char* ns, int32_t& matched) {
+  for (int32_t i = 0; i < nb; ++i) {
+    nvinfer1::IPluginCreatorInterface* c = creators[i];
+    const std::string kind = interfaceKind(*c);
+    if (kind == "PLUGIN CREATOR_V1") {
+      auto* v2 = static_cast<nvinfer1::IPluginCreator*>(c);
+      if (std::string(v2->getPluginName()) != Op::kName) continue;
+      CHECK(Op::kHasV2, Op::kName, " has kHasV2 = false but a V2 creator");
+      if constexpr (Op::kHasV2) checkV2<Op>(*v2, ns);
+      ++matched;
+    } else if (kind == "PLUGIN CREATOR_V3ONE") {
+      auto* v3 = static_cast<nvinfer1::IPluginCreatorV3One*>(c);
+      if (std::string(v3->getPluginName()) != Op::kName) continue;
+      checkV3<Op>(*v3, ns);
+      ++matched;
+    } else {
+      CHECK(false, "unexpected creator interface ", kind);
+    }
+  }
+}
+
+int32_t expectedCreatorCount() {
+  int32_t count = 0;
+#define PDK_COUNT(Op) count += (Op::kHasV2 ? 2 : 1);
+  PDK_FOR_EACH_OP(PDK_COUNT)
+#undef PDK_COUNT
+  return count;
+}
+
+void checkCreators(const Library& lib, const char* ns) {
+  int32_t nb = -1;
+  nvinfer1::IPluginCreatorInterface* const* creators = lib.getCreators(nb);
+  CHECK(creators != nullptr && nb == expectedCreatorCount(), "getCreators gave ", nb, " creators, expected ",
+        expectedCreatorCount());
+  if (!creators) return;
+  int32_t matched = 0;
+#define PDK_CHECK_OP(Op) checkOp<Op>(creators, nb, ns, matched);
+  PDK_FOR_EACH_OP(PDK_CHECK_OP)
+#undef PDK_CHECK_OP
+  CHECK(matched == nb, "creators not belonging to any op: ", nb - matched);
+}
+
+using GetRegistry = nvinfer1::IPluginRegistry* (*)();
+
+int32_t registeredCount(GetRegistry getRegistry) {
+  int32_t n = 0;
+  getRegistry()->getAllCreators(&n);
+  return n;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::printf("usage: %s <plugin library> plain|registry|mismatch [fake libnvinfer]\n", argv[0]);
+    return 2;
+  }
+  const std::string mode = argv[2];
+  const char* ns = PDK_EXPECTED_NAMESPACE;
+  std::printf("trt-pdk adapter test (TensorRT %d.%d.%d headers), mode %s\n", NV_TENSORRT_MAJOR, NV_TENSORRT_MINOR,
+              NV_TENSORRT_PATCH, mode.c_str());
+
+  GetRegistry getRegistry = nullptr;
+  if (mode != "plain") {
+    if (argc < 4) return std::printf("mode %s needs the fake libnvinfer\n", mode.c_str()), 2;
+    void* fake = dlopen(argv[3], RTLD_NOW | RTLD_LOCAL);  // like a backend's dependency: not global
+    CHECK(fake != nullptr, "dlopen fake libnvinfer: ", dlerror());
+    if (!fake) return 1;
+    getRegistry = reinterpret_cast<GetRegistry>(dlsym(fake, "getPluginRegistry"));
+  }
+
+  const Library lib = open(argv[1]);
+  if (!lib.handle || !lib.getCreators) return 1;
+  lib.setLoggerFinder(&gFinder);
+
+  const std::string info = lib.info();
+  CHECK(info.find(str("\"namespace\": \"", ns, "\"")) != std::string::npos, "pdkLibraryInfo: ", info);
+  CHECK(info.find(str("\"tensorrt_major\": ", NV_TENSORRT_MAJOR)) != std::string::npos, "pdkLibraryInfo: ", info);
+
+  if (mode == "plain") {
+    checkCreators(lib, ns);
+  } else if (mode == "registry") {
+    // Loading registered every creator; getCreators hands them over to TensorRT, which
+    // registers them again: exactly one registration must result.
+    const int32_t expected = expectedCreatorCount();
+    CHECK(registeredCount(getRegistry) == expected, "self-registration on dlopen registered ",
+          registeredCount(getRegistry), ", expected ", expected);
+    int32_t nb = 0;
+    nvinfer1::IPluginCreatorInterface* const* creators = lib.getCreators(nb);
+    CHECK(nb == expected && creators != nullptr, "getCreators");
+    CHECK(registeredCount(getRegistry) == 0, "getCreators must undo the self-registration");
+    for (int32_t i = 0; creators && i < nb; ++i)
+      CHECK(getRegistry()->registerCreator(*creators[i], ns), "TensorRT's own registration of creator ", i);
+    CHECK(registeredCount(getRegistry) == expected, "one registration per creator");
+    CHECK(getRegistry()->getCreator(pdk::RmsNorm::kName, "2", ns) != nullptr, "RMSNorm v2 findable");
+  } else if (mode == "mismatch") {
+    CHECK(registeredCount(getRegistry) == 0, "a library built for another TensorRT major must register nothing");
+    int32_t nb = -1;
+    nvinfer1::IPluginCreatorInterface* const* creators = nullptr;
+    const std::string log = loggedDuring([&] { creators = lib.getCreators(nb); });
+    CHECK(creators == nullptr && nb == 0, "getCreators under another major gave ", nb, " creators");
+    CHECK(log.find(str("built for TensorRT ", NV_TENSORRT_MAJOR, ".")) != std::string::npos &&
+              log.find(str("runs TensorRT ", NV_TENSORRT_MAJOR + 1, ".")) != std::string::npos,
+          "the message must name both versions: ", log);
+  } else {
+    std::printf("unknown mode %s\n", mode.c_str());
+    return 2;
+  }
+
+  std::printf("%s: %d checks, %d failed (%s mode)\n", gFailures ? "FAILED" : "PASSED", gChecks, gFailures,
+              mode.c_str());
+  return gFailures ? 1 : 0;
+}
+
+#pragma GCC diagnostic pop
