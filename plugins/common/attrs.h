@@ -117,15 +117,12 @@ inline bool inRange(float v, const FloatRange& r) {
 struct RangeChecker {
   const char* op;
   void integer(const char* name, int32_t& v, IntRange r, const char* = "") const {
-    PDK_CHECK(v >= r.lo && v <= r.hi, op, ": attribute '", name, "' must be in ", detail::describe(r),
-              ", got ", v);
+    PDK_CHECK(v >= r.lo && v <= r.hi, op, ": attribute '", name, "' must be in ", detail::describe(r), ", got ", v);
   }
   void real(const char* name, float& v, FloatRange r, const char* = "") const {
-    PDK_CHECK(detail::inRange(v, r), op, ": attribute '", name, "' must be in ", detail::describe(r),
-              ", got ", v);
+    PDK_CHECK(detail::inRange(v, r), op, ": attribute '", name, "' must be in ", detail::describe(r), ", got ", v);
   }
-  void choice(const char* name, std::string& v, const std::vector<std::string>& choices,
-              const char* = "") const {
+  void choice(const char* name, std::string& v, const std::vector<std::string>& choices, const char* = "") const {
     for (const auto& c : choices)
       if (c == v) return;
     PDK_FAIL(op, ": attribute '", name, "' must be ", detail::describe(choices), ", got '", v, "'");
@@ -142,8 +139,7 @@ struct InfoCollector {
     os << v;
     infos.push_back({name, FieldType::kFloat32, detail::describe(r), os.str(), doc});
   }
-  void choice(const char* name, std::string& v, const std::vector<std::string>& choices,
-              const char* doc = "") {
+  void choice(const char* name, std::string& v, const std::vector<std::string>& choices, const char* doc = "") {
     infos.push_back({name, FieldType::kString, detail::describe(choices), v, doc});
   }
 };
@@ -219,15 +215,13 @@ class ByteReader {
     uint16_t format = 0, count = 0;
     take(&format, 2, "header");
     take(&count, 2, "header");
-    PDK_CHECK(format == kFormatVersion, op_, ": serialized attribute format ", format,
-              " is not supported (expected ", kFormatVersion, "); rebuild the engine with this library");
+    PDK_CHECK(format == kFormatVersion, op_, ": serialized attribute format ", format, " is not supported (expected ",
+              kFormatVersion, "); rebuild the engine with this library");
     PDK_CHECK(count == expectedFields, op_, ": serialized attributes hold ", count,
-              " fields, this build of the plugin expects ", expectedFields,
-              "; rebuild the engine with this library");
+              " fields, this build of the plugin expects ", expectedFields, "; rebuild the engine with this library");
   }
   void end() const {
-    PDK_CHECK(pos_ == size_, op_, ": ", size_ - pos_,
-              " unexpected trailing bytes after the serialized attributes");
+    PDK_CHECK(pos_ == size_, op_, ": ", size_ - pos_, " unexpected trailing bytes after the serialized attributes");
   }
   void integer(const char* name, int32_t& v, IntRange r, const char* = "") {
     expect(name, FieldType::kInt32, 1);
@@ -239,8 +233,7 @@ class ByteReader {
     take(&v, 4, name);
     RangeChecker{op_}.real(name, v, r);
   }
-  void choice(const char* name, std::string& v, const std::vector<std::string>& choices,
-              const char* = "") {
+  void choice(const char* name, std::string& v, const std::vector<std::string>& choices, const char* = "") {
     const uint32_t n = expect(name, FieldType::kString, 0);
     PDK_CHECK(n <= 256, op_, ": serialized string attribute '", name, "' claims ", n,
               " bytes, more than the 256 allowed");
@@ -258,17 +251,15 @@ class ByteReader {
     if (nameLen) take(&stored[0], nameLen, name);
     PDK_CHECK(stored == name, op_, ": serialized attributes hold field '", stored, "' where '", name,
               "' was expected; the bytes are corrupted or come from another plugin version");
-    PDK_CHECK(tag == static_cast<uint8_t>(type), op_, ": serialized field '", name, "' has type tag ",
-              int(tag), ", expected ", fieldTypeName(type));
+    PDK_CHECK(tag == static_cast<uint8_t>(type), op_, ": serialized field '", name, "' has type tag ", int(tag),
+              ", expected ", fieldTypeName(type));
     uint32_t n = 0;
     take(&n, 4, name);
-    PDK_CHECK(count == 0 || n == count, op_, ": serialized field '", name, "' has ", n,
-              " elements, expected ", count);
+    PDK_CHECK(count == 0 || n == count, op_, ": serialized field '", name, "' has ", n, " elements, expected ", count);
     return n;
   }
   void take(void* dst, size_t n, const char* what) {
-    PDK_CHECK(n <= size_ - pos_, op_, ": serialized attributes are truncated (", size_,
-              " bytes) while reading ", what);
+    PDK_CHECK(n <= size_ - pos_, op_, ": serialized attributes are truncated (", size_, " bytes) while reading ", what);
     std::memcpy(dst, data_ + pos_, n);
     pos_ += n;
   }
@@ -281,11 +272,17 @@ class ByteReader {
 struct FieldCounter {
   uint16_t count = 0;
   template <class... A>
-  void integer(A&&...) { ++count; }
+  void integer(A&&...) {
+    ++count;
+  }
   template <class... A>
-  void real(A&&...) { ++count; }
+  void real(A&&...) {
+    ++count;
+  }
   template <class... A>
-  void choice(A&&...) { ++count; }
+  void choice(A&&...) {
+    ++count;
+  }
 };
 
 template <class Op>
@@ -296,8 +293,7 @@ std::vector<char> serialize(const typename Op::Attrs& attrs) {
   std::vector<char> out(kMagic, kMagic + 4);
   const uint16_t format = kFormatVersion;
   out.insert(out.end(), reinterpret_cast<const char*>(&format), reinterpret_cast<const char*>(&format) + 2);
-  out.insert(out.end(), reinterpret_cast<const char*>(&writer.count),
-             reinterpret_cast<const char*>(&writer.count) + 2);
+  out.insert(out.end(), reinterpret_cast<const char*>(&writer.count), reinterpret_cast<const char*>(&writer.count) + 2);
   out.insert(out.end(), writer.bytes.begin(), writer.bytes.end());
   return out;
 }
@@ -334,8 +330,8 @@ class RawFieldReader {
       case RawFieldType::kINT8: wide = *static_cast<const int8_t*>(f->data); break;
       default: wrongType(*f, "an integer (INT32 or INT64)");
     }
-    PDK_CHECK(wide >= r.lo && wide <= r.hi, op_, ": attribute '", name, "' must be in ",
-              detail::describe(r), ", got ", wide);
+    PDK_CHECK(wide >= r.lo && wide <= r.hi, op_, ": attribute '", name, "' must be in ", detail::describe(r), ", got ",
+              wide);
     v = static_cast<int32_t>(wide);
   }
   void real(const char* name, float& v, FloatRange r, const char* = "") {
@@ -349,14 +345,13 @@ class RawFieldReader {
     }
     RangeChecker{op_}.real(name, v, r);
   }
-  void choice(const char* name, std::string& v, const std::vector<std::string>& choices,
-              const char* = "") {
+  void choice(const char* name, std::string& v, const std::vector<std::string>& choices, const char* = "") {
     const RawField* f = find(name);
     if (!f) return;
     if (f->type != RawFieldType::kCHAR && f->type != RawFieldType::kINT8 && f->type != RawFieldType::kUNKNOWN)
       wrongType(*f, "a string (CHAR)");
-    PDK_CHECK(f->length >= 0 && f->length <= 256, op_, ": string attribute '", name, "' has length ",
-              f->length, ", expected 0..256");
+    PDK_CHECK(f->length >= 0 && f->length <= 256, op_, ": string attribute '", name, "' has length ", f->length,
+              ", expected 0..256");
     PDK_CHECK(f->data != nullptr || f->length == 0, op_, ": attribute '", name, "' has no data");
     const char* s = static_cast<const char*>(f->data);
     size_t len = static_cast<size_t>(f->length);
@@ -377,8 +372,7 @@ class RawFieldReader {
       if (!found) {
         std::string names;
         for (const auto& k : known.infos) names += (names.empty() ? "" : ", ") + k.name;
-        PDK_FAIL(op_, ": unknown attribute '", name, "'; this plugin takes: ",
-                 names.empty() ? "no attributes" : names);
+        PDK_FAIL(op_, ": unknown attribute '", name, "'; this plugin takes: ", names.empty() ? "no attributes" : names);
       }
     }
   }
@@ -390,8 +384,8 @@ class RawFieldReader {
     return nullptr;
   }
   void scalarLength(const RawField& f) const {
-    PDK_CHECK(f.length == 1 && f.data != nullptr, op_, ": attribute '", f.name,
-              "' must hold exactly one value, got ", f.length);
+    PDK_CHECK(f.length == 1 && f.data != nullptr, op_, ": attribute '", f.name, "' must hold exactly one value, got ",
+              f.length);
   }
   [[noreturn]] void wrongType(const RawField& f, const char* expected) const {
     PDK_FAIL(op_, ": attribute '", f.name, "' must be ", expected, ", got ", rawFieldTypeName(f.type));

@@ -5,11 +5,11 @@
 
 #include "common/error.h"
 
-#define PDK_CUDA_CHECK(expr)                                                                        \
-  do {                                                                                              \
-    const cudaError_t pdkStatus_ = (expr);                                                          \
+#define PDK_CUDA_CHECK(expr)                                                                     \
+  do {                                                                                           \
+    const cudaError_t pdkStatus_ = (expr);                                                       \
     PDK_CHECK(pdkStatus_ == cudaSuccess, #expr, " failed: ", cudaGetErrorName(pdkStatus_), " (", \
-              cudaGetErrorString(pdkStatus_), ")");                                                 \
+              cudaGetErrorString(pdkStatus_), ")");                                              \
   } while (0)
 
 namespace pdk {

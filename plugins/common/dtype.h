@@ -79,12 +79,22 @@ PDK_HD inline float bitsFloat(uint32_t u) {
 
 #if defined(__CUDA_ARCH__)
 // Device code uses the hardware conversions; they round the same way as the host code.
-__device__ inline float toFloat(BFloat16 h) { return __bfloat162float(__ushort_as_bfloat16(h.bits)); }
-__device__ inline BFloat16 toBFloat16(float f) { return BFloat16{__bfloat16_as_ushort(__float2bfloat16_rn(f))}; }
-__device__ inline float toFloat(Half h) { return __half2float(__ushort_as_half(h.bits)); }
-__device__ inline Half toHalf(float f) { return Half{__half_as_ushort(__float2half_rn(f))}; }
+__device__ inline float toFloat(BFloat16 h) {
+  return __bfloat162float(__ushort_as_bfloat16(h.bits));
+}
+__device__ inline BFloat16 toBFloat16(float f) {
+  return BFloat16{__bfloat16_as_ushort(__float2bfloat16_rn(f))};
+}
+__device__ inline float toFloat(Half h) {
+  return __half2float(__ushort_as_half(h.bits));
+}
+__device__ inline Half toHalf(float f) {
+  return Half{__half_as_ushort(__float2half_rn(f))};
+}
 #else
-PDK_HD inline float toFloat(BFloat16 h) { return bitsFloat(static_cast<uint32_t>(h.bits) << 16); }
+PDK_HD inline float toFloat(BFloat16 h) {
+  return bitsFloat(static_cast<uint32_t>(h.bits) << 16);
+}
 PDK_HD inline BFloat16 toBFloat16(float f) {
   uint32_t u = floatBits(f);
   if ((u & 0x7fffffffu) > 0x7f800000u) return BFloat16{static_cast<uint16_t>((u >> 16) | 0x40u)};
@@ -116,7 +126,7 @@ PDK_HD inline Half toHalf(float f) {
   const uint32_t absBits = u & 0x7fffffffu;
   if (absBits > 0x7f800000u) return Half{static_cast<uint16_t>(sign | 0x7e00u)};
   if (absBits >= 0x477ff000u) return Half{static_cast<uint16_t>(sign | 0x7c00u)};  // overflow to inf
-  if (absBits < 0x38800000u) {  // subnormal half or zero
+  if (absBits < 0x38800000u) {                                                     // subnormal half or zero
     if (absBits < 0x33000000u) return Half{sign};
     const uint32_t exp = absBits >> 23;
     const uint32_t mant = (absBits & 0x7fffffu) | 0x800000u;
@@ -132,7 +142,9 @@ PDK_HD inline Half toHalf(float f) {
 }
 #endif
 
-PDK_HD inline float toFloat(float f) { return f; }
+PDK_HD inline float toFloat(float f) {
+  return f;
+}
 
 template <class T>
 PDK_HD inline T fromFloat(float f);

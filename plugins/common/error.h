@@ -10,8 +10,7 @@ namespace pdk {
 
 class Error : public std::runtime_error {
  public:
-  Error(const std::string& what, const char* file, int line)
-      : std::runtime_error(what), file_(file), line_(line) {}
+  Error(const std::string& what, const char* file, int line) : std::runtime_error(what), file_(file), line_(line) {}
   const char* file() const noexcept { return file_; }
   int line() const noexcept { return line_; }
 
@@ -39,7 +38,7 @@ template <class... Parts>
 }  // namespace pdk
 
 #define PDK_FAIL(...) ::pdk::fail(__FILE__, __LINE__, __VA_ARGS__)
-#define PDK_CHECK(cond, ...)      \
-  do {                            \
+#define PDK_CHECK(cond, ...)            \
+  do {                                  \
     if (!(cond)) PDK_FAIL(__VA_ARGS__); \
   } while (0)

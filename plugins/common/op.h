@@ -40,11 +40,10 @@ namespace pdk {
 
 // Integer evaluation of an op's shape rule, with a check of the input count first.
 template <class Op>
-std::vector<Shape<int64_t>> outputShapes(const typename Op::Attrs& attrs,
-                                         const std::vector<Shape<int64_t>>& inputs,
+std::vector<Shape<int64_t>> outputShapes(const typename Op::Attrs& attrs, const std::vector<Shape<int64_t>>& inputs,
                                          std::vector<int64_t>* upperBounds = nullptr) {
-  PDK_CHECK(static_cast<int32_t>(inputs.size()) == Op::kNbInputs, Op::kName, " takes ",
-            Op::kNbInputs, " inputs, got ", inputs.size());
+  PDK_CHECK(static_cast<int32_t>(inputs.size()) == Op::kNbInputs, Op::kName, " takes ", Op::kNbInputs, " inputs, got ",
+            inputs.size());
   std::vector<Shape<int64_t>> out(Op::kNbOutputs);
   IntExprBuilder builder;
   Op::outputShapes(attrs, inputs.data(), Op::kNbInputs, out.data(), builder);
@@ -64,8 +63,8 @@ std::vector<std::vector<DType>> supportedCombinations(const typename Op::Attrs& 
       result.push_back(current);
       return;
     }
-    for (DType t : {DType::kFLOAT, DType::kHALF, DType::kBF16, DType::kINT32, DType::kINT64, DType::kBOOL,
-                    DType::kINT8, DType::kUINT8}) {
+    for (DType t : {DType::kFLOAT, DType::kHALF, DType::kBF16, DType::kINT32, DType::kINT64, DType::kBOOL, DType::kINT8,
+                    DType::kUINT8}) {
       current[pos] = t;
       if (Op::supports(attrs, pos, current.data(), Op::kNbInputs, Op::kNbOutputs)) self(self, pos + 1);
     }

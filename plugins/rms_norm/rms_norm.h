@@ -23,8 +23,7 @@ struct RmsNorm {
   static void validate(const Attrs&) {}
 
   template <class B>
-  static void outputShapes(const Attrs&, const Shape<typename B::Expr>* in, int32_t,
-                           Shape<typename B::Expr>* out, B&) {
+  static void outputShapes(const Attrs&, const Shape<typename B::Expr>* in, int32_t, Shape<typename B::Expr>* out, B&) {
     out[0] = in[0];
   }
 
@@ -35,9 +34,7 @@ struct RmsNorm {
 
   static DType outputType(const Attrs&, int32_t, const DType* inTypes, int32_t) { return inTypes[0]; }
 
-  static size_t workspaceSize(const Attrs&, const TensorDesc*, int32_t, const TensorDesc*, int32_t) {
-    return 0;
-  }
+  static size_t workspaceSize(const Attrs&, const TensorDesc*, int32_t, const TensorDesc*, int32_t) { return 0; }
 
   // Dimensions of -1 (not yet known while TensorRT builds) are skipped.
   static void checkInputs(const Attrs&, const TensorDesc* in, int32_t) {
@@ -45,10 +42,10 @@ struct RmsNorm {
     PDK_CHECK(in[1].nbDims == 1, kName, ": input weight must be 1-D [D], got ", in[1].nbDims, " dimensions");
     const int64_t d = in[0].dims[in[0].nbDims - 1];
     const int64_t w = in[1].dims[0];
-    PDK_CHECK(d < 0 || w < 0 || d == w, kName, ": weight has ", w, " elements but the last axis of x has ",
-              d, "; they must match");
-    PDK_CHECK(in[0].dtype == in[1].dtype, kName, ": weight must have the dtype of x (",
-              dtypeName(in[0].dtype), "), got ", dtypeName(in[1].dtype));
+    PDK_CHECK(d < 0 || w < 0 || d == w, kName, ": weight has ", w, " elements but the last axis of x has ", d,
+              "; they must match");
+    PDK_CHECK(in[0].dtype == in[1].dtype, kName, ": weight must have the dtype of x (", dtypeName(in[0].dtype),
+              "), got ", dtypeName(in[1].dtype));
   }
 
   static void enqueue(const Attrs&, const TensorDesc* in, const TensorDesc* out, const void* const* inputs,

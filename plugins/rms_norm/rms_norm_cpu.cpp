@@ -30,8 +30,8 @@ void RmsNorm::cpuReference(const Attrs& attrs, const TensorDesc* in, TensorDesc*
       return run(attrs.eps, rows, d, static_cast<const Half*>(inputs[0]), static_cast<const Half*>(inputs[1]),
                  static_cast<Half*>(outputs[0]));
     case DType::kBF16:
-      return run(attrs.eps, rows, d, static_cast<const BFloat16*>(inputs[0]),
-                 static_cast<const BFloat16*>(inputs[1]), static_cast<BFloat16*>(outputs[0]));
+      return run(attrs.eps, rows, d, static_cast<const BFloat16*>(inputs[0]), static_cast<const BFloat16*>(inputs[1]),
+                 static_cast<BFloat16*>(outputs[0]));
     default: PDK_FAIL(kName, ": unsupported dtype ", dtypeName(in[0].dtype));
   }
 }

@@ -83,7 +83,8 @@ class FakeRegistry final : public nvinfer1::IPluginRegistry {
     *n = 0;
     return nullptr;
   }
-  nvinfer1::IPluginCreator* getPluginCreator(const char* const, const char* const, const char* const) noexcept override {
+  nvinfer1::IPluginCreator* getPluginCreator(const char* const, const char* const,
+                                             const char* const) noexcept override {
     return nullptr;
   }
   bool deregisterCreator(const nvinfer1::IPluginCreator& creator) noexcept override {
@@ -105,4 +106,6 @@ extern "C" __attribute__((visibility("default"))) nvinfer1::IPluginRegistry* get
   return registry;
 }
 
-extern "C" __attribute__((visibility("default"))) int32_t getInferLibVersion() noexcept { return FAKE_TRT_VERSION; }
+extern "C" __attribute__((visibility("default"))) int32_t getInferLibVersion() noexcept {
+  return FAKE_TRT_VERSION;
+}

@@ -141,9 +141,7 @@ class TestExprBuilder final : public nvinfer1::IExprBuilder {
 class Fields {
  public:
   Fields& real(const char* name, float v) { return add(name, &v, sizeof v, nvinfer1::PluginFieldType::kFLOAT32, 1); }
-  Fields& integer(const char* name, int32_t v) {
-    return add(name, &v, sizeof v, nvinfer1::PluginFieldType::kINT32, 1);
-  }
+  Fields& integer(const char* name, int32_t v) { return add(name, &v, sizeof v, nvinfer1::PluginFieldType::kINT32, 1); }
   Fields& text(const char* name, const std::string& v) {
     return add(name, v.data(), v.size(), nvinfer1::PluginFieldType::kCHAR, static_cast<int32_t>(v.size()));
   }
@@ -272,7 +270,9 @@ std::vector<pdk::TensorDesc> expectedOutputs(const typename Op::Attrs& attrs, co
   return out;
 }
 
-std::string interfaceKind(const nvinfer1::IVersionedInterface& i) { return i.getInterfaceInfo().kind; }
+std::string interfaceKind(const nvinfer1::IVersionedInterface& i) {
+  return i.getInterfaceInfo().kind;
+}
 
 template <class Creator>
 void checkFieldNames(Creator& creator, const std::vector<pdk::FieldInfo>& infos, const std::string& what) {
@@ -361,11 +361,12 @@ void checkV2(nvinfer1::IPluginCreator& creator, const char* ns) {
     const nvinfer1::DimsExprs out = plugin->getOutputDimensions(o, inDims.data(), Op::kNbInputs, builder);
     CHECK(out.nbDims == expected[static_cast<size_t>(o)].nbDims, what, ": output ", o, " rank");
     for (int32_t k = 0; k < out.nbDims && k < expected[static_cast<size_t>(o)].nbDims; ++k)
-      CHECK(out.d[k] && out.d[k]->isConstant() && out.d[k]->getConstantValue() == expected[static_cast<size_t>(o)].dims[k],
+      CHECK(out.d[k] && out.d[k]->isConstant() &&
+                out.d[k]->getConstantValue() == expected[static_cast<size_t>(o)].dims[k],
             what, ": output ", o, " dim ", k);
   }
-  CHECK(!loggedDuring([&] { plugin->getOutputDimensions(0, inDims.data(), Op::kNbInputs - 1, builder); }).empty(),
-        what, ": a wrong input count must be reported");
+  CHECK(!loggedDuring([&] { plugin->getOutputDimensions(0, inDims.data(), Op::kNbInputs - 1, builder); }).empty(), what,
+        ": a wrong input count must be reported");
 
   // Formats and types: the op's combinations in linear format pass, anything else fails.
   constexpr int32_t n = Op::kNbInputs + Op::kNbOutputs;
@@ -376,8 +377,8 @@ void checkV2(nvinfer1::IPluginCreator& creator, const char* ns) {
     const auto typedIn = sampleInputs<Op>(std::vector<pdk::DType>(combo.begin(), combo.begin() + Op::kNbInputs));
     const auto typedOut = expectedOutputs<Op>(defaults, typedIn);
     for (int32_t i = 0; i < n; ++i) {
-      const pdk::TensorDesc& d = i < Op::kNbInputs ? typedIn[static_cast<size_t>(i)]
-                                                   : typedOut[static_cast<size_t>(i - Op::kNbInputs)];
+      const pdk::TensorDesc& d =
+          i < Op::kNbInputs ? typedIn[static_cast<size_t>(i)] : typedOut[static_cast<size_t>(i - Op::kNbInputs)];
       io[static_cast<size_t>(i)] = toPlugin(d);
       nonLinear[static_cast<size_t>(i)] = toPlugin(d, nvinfer1::TensorFormat::kCHW32);
     }
@@ -392,7 +393,8 @@ void checkV2(nvinfer1::IPluginCreator& creator, const char* ns) {
     std::vector<nvinfer1::DataType> inTypes;
     for (int32_t i = 0; i < Op::kNbInputs; ++i) inTypes.push_back(io[static_cast<size_t>(i)].type);
     for (int32_t o = 0; o < Op::kNbOutputs; ++o)
-      CHECK(plugin->getOutputDataType(o, inTypes.data(), Op::kNbInputs) == io[static_cast<size_t>(Op::kNbInputs + o)].type,
+      CHECK(plugin->getOutputDataType(o, inTypes.data(), Op::kNbInputs) ==
+                io[static_cast<size_t>(Op::kNbInputs + o)].type,
             what, ": output type ", o);
     std::vector<nvinfer1::PluginTensorDesc> outs(io.begin() + Op::kNbInputs, io.end());
     CHECK(plugin->getWorkspaceSize(io.data(), Op::kNbInputs, outs.data(), Op::kNbOutputs) ==
@@ -401,8 +403,8 @@ void checkV2(nvinfer1::IPluginCreator& creator, const char* ns) {
     std::vector<nvinfer1::DynamicPluginTensorDesc> dynIn, dynOut;
     for (const auto& d : typedIn) dynIn.push_back(toDynamic(d));
     for (const auto& d : typedOut) dynOut.push_back(toDynamic(d));
-    const std::string log = loggedDuring(
-        [&] { plugin->configurePlugin(dynIn.data(), Op::kNbInputs, dynOut.data(), Op::kNbOutputs); });
+    const std::string log =
+        loggedDuring([&] { plugin->configurePlugin(dynIn.data(), Op::kNbInputs, dynOut.data(), Op::kNbOutputs); });
     CHECK(log.empty(), what, ": configurePlugin with valid shapes logged: ", log);
   }
   for (pdk::DType t : OpCases<Op>::accepted()) {
@@ -489,10 +491,10 @@ void checkV3(nvinfer1::IPluginCreatorV3One& creator, const char* ns) {
   std::unique_ptr<nvinfer1::IPluginV3> plugin(creator.createPlugin("layer", none.collection(), Phase::kBUILD));
   CHECK(plugin != nullptr, what, ": createPlugin with default attributes");
   if (!plugin) return;
-  auto* core = capability<nvinfer1::IPluginV3OneCore>(*plugin, nvinfer1::PluginCapabilityType::kCORE,
-                                                      "PLUGIN_V3ONE_CORE");
-  auto* build = capability<nvinfer1::IPluginV3OneBuild>(*plugin, nvinfer1::PluginCapabilityType::kBUILD,
-                                                        "PLUGIN_V3ONE_BUILD");
+  auto* core =
+      capability<nvinfer1::IPluginV3OneCore>(*plugin, nvinfer1::PluginCapabilityType::kCORE, "PLUGIN_V3ONE_CORE");
+  auto* build =
+      capability<nvinfer1::IPluginV3OneBuild>(*plugin, nvinfer1::PluginCapabilityType::kBUILD, "PLUGIN_V3ONE_BUILD");
   auto* runtime = capability<nvinfer1::IPluginV3OneRuntime>(*plugin, nvinfer1::PluginCapabilityType::kRUNTIME,
                                                             "PLUGIN_V3ONE_RUNTIME");
   if (!core || !build || !runtime) return;
@@ -501,7 +503,9 @@ void checkV3(nvinfer1::IPluginCreatorV3One& creator, const char* ns) {
   CHECK(std::string(core->getPluginNamespace()) == ns, what);
   CHECK(build->getNbOutputs() == Op::kNbOutputs, what);
 
-  const auto fieldsOf = [](nvinfer1::IPluginV3OneRuntime& r) { return bytesOf<Op>(attrsOf<Op>(r.getFieldsToSerialize())); };
+  const auto fieldsOf = [](nvinfer1::IPluginV3OneRuntime& r) {
+    return bytesOf<Op>(attrsOf<Op>(r.getFieldsToSerialize()));
+  };
   const typename Op::Attrs defaults{};
   CHECK(fieldsOf(*runtime) == bytesOf<Op>(defaults), what, ": default attributes");
 
@@ -556,11 +560,11 @@ void checkV3(nvinfer1::IPluginCreatorV3One& creator, const char* ns) {
     const auto& out = outDims[static_cast<size_t>(o)];
     CHECK(out.nbDims == expected[static_cast<size_t>(o)].nbDims, what, ": output ", o, " rank");
     for (int32_t k = 0; k < out.nbDims && k < expected[static_cast<size_t>(o)].nbDims; ++k)
-      CHECK(out.d[k] && out.d[k]->getConstantValue() == expected[static_cast<size_t>(o)].dims[k], what, ": output ",
-            o, " dim ", k);
+      CHECK(out.d[k] && out.d[k]->getConstantValue() == expected[static_cast<size_t>(o)].dims[k], what, ": output ", o,
+            " dim ", k);
   }
-  CHECK(build->getOutputShapes(inDims.data(), Op::kNbInputs - 1, nullptr, 0, outDims.data(), Op::kNbOutputs,
-                               builder) != 0,
+  CHECK(build->getOutputShapes(inDims.data(), Op::kNbInputs - 1, nullptr, 0, outDims.data(), Op::kNbOutputs, builder) !=
+            0,
         what, ": wrong input count must fail");
 
   constexpr int32_t n = Op::kNbInputs + Op::kNbOutputs;
@@ -591,14 +595,14 @@ void checkV3(nvinfer1::IPluginCreatorV3One& creator, const char* ns) {
           ": configurePlugin");
     std::vector<nvinfer1::PluginTensorDesc> plain;
     for (const auto& d : io) plain.push_back(d.desc);
-    CHECK(runtime->onShapeChange(plain.data(), Op::kNbInputs, plain.data() + Op::kNbInputs, Op::kNbOutputs) == 0,
-          what, ": onShapeChange");
+    CHECK(runtime->onShapeChange(plain.data(), Op::kNbInputs, plain.data() + Op::kNbInputs, Op::kNbOutputs) == 0, what,
+          ": onShapeChange");
   }
   for (pdk::DType t : OpCases<Op>::rejected()) {
     std::vector<nvinfer1::DynamicPluginTensorDesc> io(n, toDynamic(inputs[0]));
     io[0].desc.type = static_cast<nvinfer1::DataType>(t);
-    CHECK(!build->supportsFormatCombination(0, io.data(), Op::kNbInputs, Op::kNbOutputs), what, ": ",
-          pdk::dtypeName(t), " must be rejected");
+    CHECK(!build->supportsFormatCombination(0, io.data(), Op::kNbInputs, Op::kNbOutputs), what, ": ", pdk::dtypeName(t),
+          " must be rejected");
   }
 
   std::unique_ptr<nvinfer1::IPluginV3> copy(plugin->clone());

@@ -18,8 +18,8 @@ namespace python {
 namespace py = pybind11;
 
 inline DType dtypeFromName(const std::string& name) {
-  static const DType kAll[] = {DType::kFLOAT, DType::kHALF, DType::kINT8, DType::kINT32, DType::kBOOL,
-                               DType::kUINT8, DType::kBF16, DType::kINT64};
+  static const DType kAll[] = {DType::kFLOAT, DType::kHALF,  DType::kINT8, DType::kINT32,
+                               DType::kBOOL,  DType::kUINT8, DType::kBF16, DType::kINT64};
   for (DType t : kAll)
     if (name == dtypeName(t)) return t;
   PDK_FAIL("unknown dtype '", name, "'; expected one of float32, float16, bfloat16, int32, int64, int8, uint8, bool");
@@ -83,9 +83,7 @@ struct DictWriter {
   py::dict dict;
   void integer(const char* name, int32_t& v, IntRange, const char* = "") { dict[name] = v; }
   void real(const char* name, float& v, FloatRange, const char* = "") { dict[name] = v; }
-  void choice(const char* name, std::string& v, const std::vector<std::string>&, const char* = "") {
-    dict[name] = v;
-  }
+  void choice(const char* name, std::string& v, const std::vector<std::string>&, const char* = "") { dict[name] = v; }
 };
 
 template <class Op>
@@ -113,12 +111,14 @@ inline Shape<int64_t> shapeFrom(const std::vector<int64_t>& dims) {
   return s;
 }
 
-inline std::vector<int64_t> dimsOf(const Shape<int64_t>& s) { return std::vector<int64_t>(s.d, s.d + s.nbDims); }
+inline std::vector<int64_t> dimsOf(const Shape<int64_t>& s) {
+  return std::vector<int64_t>(s.d, s.d + s.nbDims);
+}
 
 template <class Op>
 std::vector<DType> inputTypes(const std::vector<std::string>& names) {
-  PDK_CHECK(static_cast<int32_t>(names.size()) == Op::kNbInputs, Op::kName, " takes ", Op::kNbInputs,
-            " inputs, got ", names.size(), " dtypes");
+  PDK_CHECK(static_cast<int32_t>(names.size()) == Op::kNbInputs, Op::kName, " takes ", Op::kNbInputs, " inputs, got ",
+            names.size(), " dtypes");
   std::vector<DType> types;
   for (const auto& n : names) types.push_back(dtypeFromName(n));
   return types;
@@ -153,8 +153,8 @@ template <class Op>
 py::list cpuReference(const py::dict& attrDict, const py::list& arrays, const std::vector<std::string>& dtypeNames) {
   const auto attrs = attrsFromDict<Op>(attrDict);
   const auto types = inputTypes<Op>(dtypeNames);
-  PDK_CHECK(static_cast<int32_t>(arrays.size()) == Op::kNbInputs, Op::kName, " takes ", Op::kNbInputs,
-            " inputs, got ", arrays.size(), " arrays");
+  PDK_CHECK(static_cast<int32_t>(arrays.size()) == Op::kNbInputs, Op::kName, " takes ", Op::kNbInputs, " inputs, got ",
+            arrays.size(), " arrays");
   std::vector<py::array> inputs;
   std::vector<std::vector<int64_t>> shapes;
   for (size_t i = 0; i < arrays.size(); ++i) {
@@ -258,8 +258,9 @@ void bindOp(py::module_& m, py::dict& registry) {
              }
              return out;
            })
-      .def("validate", [](const OpBinding<Op>&, const py::dict& a) { return attrsToDict<Op>(attrsFromDict<Op>(a)); },
-           "Checks attributes; returns them with defaults filled in.")
+      .def(
+          "validate", [](const OpBinding<Op>&, const py::dict& a) { return attrsToDict<Op>(attrsFromDict<Op>(a)); },
+          "Checks attributes; returns them with defaults filled in.")
       .def("serialize",
            [](const OpBinding<Op>&, const py::dict& a) {
              const auto bytes = serialize<Op>(attrsFromDict<Op>(a));
@@ -270,11 +271,12 @@ void bindOp(py::module_& m, py::dict& registry) {
              const std::string s = b;
              return attrsToDict<Op>(deserialize<Op>(s.data(), s.size()));
            })
-      .def("output_shapes",
-           [](const OpBinding<Op>&, const py::dict& a, const std::vector<std::vector<int64_t>>& shapes) {
-             return outputShapesOf<Op>(attrsFromDict<Op>(a), shapes);
-           },
-           "Evaluates the shape rule on integers; -1 marks a data-dependent dimension.")
+      .def(
+          "output_shapes",
+          [](const OpBinding<Op>&, const py::dict& a, const std::vector<std::vector<int64_t>>& shapes) {
+            return outputShapesOf<Op>(attrsFromDict<Op>(a), shapes);
+          },
+          "Evaluates the shape rule on integers; -1 marks a data-dependent dimension.")
       .def("supported_dtypes",
            [](const OpBinding<Op>&, const py::dict& a) {
              std::vector<std::vector<std::string>> out;
@@ -315,7 +317,7 @@ void bindOp(py::module_& m, py::dict& registry) {
             return cpuReference<Op>(a, inputs, dtypes);
           },
           py::arg("attrs"), py::arg("inputs"), py::arg("dtypes"),
-           "Runs the CPU reference; bfloat16 tensors are uint16 arrays.");
+          "Runs the CPU reference; bfloat16 tensors are uint16 arrays.");
 #if defined(PDK_WITH_CUDA)
   cls.def(
       "cuda",
@@ -323,9 +325,9 @@ void bindOp(py::module_& m, py::dict& registry) {
          const std::vector<std::vector<int64_t>>& inShapes, const std::vector<std::string>& inTypes,
          const std::vector<uintptr_t>& outPtrs, const std::vector<std::vector<int64_t>>& outShapes, uintptr_t workspace,
          uintptr_t stream) { cudaLaunch<Op>(a, inPtrs, inShapes, inTypes, outPtrs, outShapes, workspace, stream); },
-      py::arg("attrs"), py::arg("input_ptrs"), py::arg("input_shapes"),
-          py::arg("input_dtypes"), py::arg("output_ptrs"), py::arg("output_shapes"), py::arg("workspace") = 0,
-          py::arg("stream") = 0, "Launches the CUDA kernel on device pointers (asynchronous on `stream`).");
+      py::arg("attrs"), py::arg("input_ptrs"), py::arg("input_shapes"), py::arg("input_dtypes"), py::arg("output_ptrs"),
+      py::arg("output_shapes"), py::arg("workspace") = 0, py::arg("stream") = 0,
+      "Launches the CUDA kernel on device pointers (asynchronous on `stream`).");
 #endif
   registry[Op::kName] = cls();
 }

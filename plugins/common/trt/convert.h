@@ -38,8 +38,12 @@ PDK_SAME_VALUE(RawFieldType::kINT64, nvinfer1::PluginFieldType::kINT64);
 #undef PDK_SAME_VALUE
 static_assert(kMaxDims <= nvinfer1::Dims::MAX_DIMS, "pdk::TensorDesc must fit in nvinfer1::Dims");
 
-inline DType toDType(nvinfer1::DataType t) { return static_cast<DType>(static_cast<int32_t>(t)); }
-inline nvinfer1::DataType toDataType(DType t) { return static_cast<nvinfer1::DataType>(static_cast<int32_t>(t)); }
+inline DType toDType(nvinfer1::DataType t) {
+  return static_cast<DType>(static_cast<int32_t>(t));
+}
+inline nvinfer1::DataType toDataType(DType t) {
+  return static_cast<nvinfer1::DataType>(static_cast<int32_t>(t));
+}
 
 inline TensorDesc toTensorDesc(const nvinfer1::DataType type, const nvinfer1::Dims& dims) {
   PDK_CHECK(dims.nbDims >= 0 && dims.nbDims <= kMaxDims, "tensor rank ", dims.nbDims, " is not supported (0..",
@@ -51,7 +55,9 @@ inline TensorDesc toTensorDesc(const nvinfer1::DataType type, const nvinfer1::Di
   return desc;
 }
 
-inline TensorDesc toTensorDesc(const nvinfer1::PluginTensorDesc& d) { return toTensorDesc(d.type, d.dims); }
+inline TensorDesc toTensorDesc(const nvinfer1::PluginTensorDesc& d) {
+  return toTensorDesc(d.type, d.dims);
+}
 
 // While building, a dynamic tensor's `desc.dims` holds -1 where the profile decides; the
 // profile's maximum is what sizes a workspace that must fit every shape.
@@ -73,8 +79,8 @@ std::vector<TensorDesc> toTensorDescs(const Desc* descs, int32_t n, Convert conv
 inline std::vector<RawField> toRawFields(const nvinfer1::PluginFieldCollection* fc) {
   std::vector<RawField> raw;
   if (fc == nullptr) return raw;
-  PDK_CHECK(fc->nbFields >= 0 && (fc->fields != nullptr || fc->nbFields == 0),
-            "invalid PluginFieldCollection (", fc->nbFields, " fields)");
+  PDK_CHECK(fc->nbFields >= 0 && (fc->fields != nullptr || fc->nbFields == 0), "invalid PluginFieldCollection (",
+            fc->nbFields, " fields)");
   raw.reserve(static_cast<size_t>(fc->nbFields));
   for (int32_t i = 0; i < fc->nbFields; ++i) {
     const nvinfer1::PluginField& f = fc->fields[i];

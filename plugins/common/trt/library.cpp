@@ -202,7 +202,9 @@ __attribute__((constructor)) void registerOnLoad() {
 
 }  // namespace
 
-PDK_EXPORT void setLoggerFinder(nvinfer1::ILoggerFinder* finder) noexcept { pdk::trt::loggerFinder().store(finder); }
+PDK_EXPORT void setLoggerFinder(nvinfer1::ILoggerFinder* finder) noexcept {
+  pdk::trt::loggerFinder().store(finder);
+}
 
 // Called by IPluginRegistry::loadLibrary (and trtexec --dynamicPlugins) right after its
 // dlopen, which already ran registerOnLoad(). TensorRT then registers the returned creators

@@ -64,17 +64,17 @@ inline void logError(const char* file, int line, const Where& where, const char*
 // `where` is a pdk::trt::Where built from plain pointers, so reporting itself cannot throw.
 // pdk::Error carries the file/line that raised it; other exceptions report the catch site.
 #define PDK_TRT_TRY try {
-#define PDK_TRT_CATCH(where, errorValue)                                        \
-  }                                                                             \
-  catch (const ::pdk::Error& e) {                                               \
-    ::pdk::trt::logError(e.file(), e.line(), where, e.what());                  \
-    return errorValue;                                                          \
-  }                                                                             \
-  catch (const std::exception& e) {                                             \
-    ::pdk::trt::logError(__FILE__, __LINE__, where, e.what());                  \
-    return errorValue;                                                          \
-  }                                                                             \
-  catch (...) {                                                                 \
-    ::pdk::trt::logError(__FILE__, __LINE__, where, "unknown exception");       \
-    return errorValue;                                                          \
+#define PDK_TRT_CATCH(where, errorValue)                                  \
+  }                                                                       \
+  catch (const ::pdk::Error& e) {                                         \
+    ::pdk::trt::logError(e.file(), e.line(), where, e.what());            \
+    return errorValue;                                                    \
+  }                                                                       \
+  catch (const std::exception& e) {                                       \
+    ::pdk::trt::logError(__FILE__, __LINE__, where, e.what());            \
+    return errorValue;                                                    \
+  }                                                                       \
+  catch (...) {                                                           \
+    ::pdk::trt::logError(__FILE__, __LINE__, where, "unknown exception"); \
+    return errorValue;                                                    \
   }

@@ -15,8 +15,8 @@ namespace pdk::trt {
 template <class Op, class Desc>
 bool supportsCombination(const typename Op::Attrs& attrs, int32_t pos, const Desc* inOut, int32_t nbInputs,
                          int32_t nbOutputs, const nvinfer1::PluginTensorDesc& (*descOf)(const Desc&)) {
-  PDK_CHECK(nbInputs == Op::kNbInputs && nbOutputs == Op::kNbOutputs, Op::kName, " has ", Op::kNbInputs,
-            " inputs and ", Op::kNbOutputs, " outputs, TensorRT asked with ", nbInputs, " and ", nbOutputs);
+  PDK_CHECK(nbInputs == Op::kNbInputs && nbOutputs == Op::kNbOutputs, Op::kName, " has ", Op::kNbInputs, " inputs and ",
+            Op::kNbOutputs, " outputs, TensorRT asked with ", nbInputs, " and ", nbOutputs);
   PDK_CHECK(inOut != nullptr && pos >= 0 && pos < nbInputs + nbOutputs, Op::kName,
             ": supportsFormatCombination position ", pos, " out of range");
   if (descOf(inOut[pos]).format != nvinfer1::TensorFormat::kLINEAR) return false;
@@ -25,14 +25,18 @@ bool supportsCombination(const typename Op::Attrs& attrs, int32_t pos, const Des
   return Op::supports(attrs, pos, types, nbInputs, nbOutputs);
 }
 
-inline const nvinfer1::PluginTensorDesc& descOfPlain(const nvinfer1::PluginTensorDesc& d) { return d; }
-inline const nvinfer1::PluginTensorDesc& descOfDynamic(const nvinfer1::DynamicPluginTensorDesc& d) { return d.desc; }
+inline const nvinfer1::PluginTensorDesc& descOfPlain(const nvinfer1::PluginTensorDesc& d) {
+  return d;
+}
+inline const nvinfer1::PluginTensorDesc& descOfDynamic(const nvinfer1::DynamicPluginTensorDesc& d) {
+  return d.desc;
+}
 
 template <class Op>
 void outputTypesOf(const typename Op::Attrs& attrs, nvinfer1::DataType* outputs, int32_t nbOutputs,
-                 const nvinfer1::DataType* inputs, int32_t nbInputs) {
-  PDK_CHECK(nbInputs == Op::kNbInputs && inputs != nullptr, Op::kName, " takes ", Op::kNbInputs,
-            " inputs, got ", nbInputs);
+                   const nvinfer1::DataType* inputs, int32_t nbInputs) {
+  PDK_CHECK(nbInputs == Op::kNbInputs && inputs != nullptr, Op::kName, " takes ", Op::kNbInputs, " inputs, got ",
+            nbInputs);
   PDK_CHECK(nbOutputs == Op::kNbOutputs && outputs != nullptr, Op::kName, " has ", Op::kNbOutputs,
             " outputs, TensorRT asked for ", nbOutputs);
   DType in[Op::kNbInputs];
@@ -42,8 +46,8 @@ void outputTypesOf(const typename Op::Attrs& attrs, nvinfer1::DataType* outputs,
 
 template <class Op>
 void checkCounts(int32_t nbInputs, int32_t nbOutputs) {
-  PDK_CHECK(nbInputs == Op::kNbInputs && nbOutputs == Op::kNbOutputs, Op::kName, " has ", Op::kNbInputs,
-            " inputs and ", Op::kNbOutputs, " outputs, got ", nbInputs, " and ", nbOutputs);
+  PDK_CHECK(nbInputs == Op::kNbInputs && nbOutputs == Op::kNbOutputs, Op::kName, " has ", Op::kNbInputs, " inputs and ",
+            Op::kNbOutputs, " outputs, got ", nbInputs, " and ", nbOutputs);
 }
 
 template <class Op>

@@ -70,8 +70,7 @@ class PluginV2DynamicExt final : public nvinfer1::IPluginV2DynamicExt {
 
   nvinfer1::DimsExprs getOutputDimensions(int32_t outputIndex, const nvinfer1::DimsExprs* inputs, int32_t nbInputs,
                                           nvinfer1::IExprBuilder& exprBuilder) noexcept override {
-    PDK_TRT_TRY PDK_CHECK(outputIndex >= 0 && outputIndex < Op::kNbOutputs, Op::kName, " has no output ",
-                          outputIndex);
+    PDK_TRT_TRY PDK_CHECK(outputIndex >= 0 && outputIndex < Op::kNbOutputs, Op::kName, " has no output ", outputIndex);
     nvinfer1::DimsExprs outputs[Op::kNbOutputs];
     outputDims<Op>(attrs_, inputs, nbInputs, outputs, exprBuilder, /*allowSizeTensors=*/false);
     return outputs[outputIndex];

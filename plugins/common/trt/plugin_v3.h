@@ -60,15 +60,16 @@ class PluginV3 final : public nvinfer1::IPluginV3,
     PDK_TRT_CATCH(where("getOutputDataTypes"), -1)
   }
 
-  int32_t getOutputShapes(const nvinfer1::DimsExprs* inputs, int32_t nbInputs, const nvinfer1::DimsExprs* /*shapeInputs*/,
-                          int32_t /*nbShapeInputs*/, nvinfer1::DimsExprs* outputs, int32_t nbOutputs,
+  int32_t getOutputShapes(const nvinfer1::DimsExprs* inputs, int32_t nbInputs,
+                          const nvinfer1::DimsExprs* /*shapeInputs*/, int32_t /*nbShapeInputs*/,
+                          nvinfer1::DimsExprs* outputs, int32_t nbOutputs,
                           nvinfer1::IExprBuilder& exprBuilder) noexcept override {
     PDK_TRT_TRY checkCounts<Op>(nbInputs, nbOutputs);
     PDK_CHECK(outputs != nullptr, Op::kName, ": getOutputShapes got a null output array");
     outputDims<Op>(attrs_, inputs, nbInputs, outputs, exprBuilder, /*allowSizeTensors=*/true);
     for (int32_t i = Op::kNbOutputs - Op::kNbSizeTensorOutputs; i < Op::kNbOutputs; ++i)
-      PDK_CHECK(outputs[i].nbDims == 0, Op::kName, ": output ", i, " is a size tensor and must be 0-D, the shape rule gave rank ",
-                outputs[i].nbDims);
+      PDK_CHECK(outputs[i].nbDims == 0, Op::kName, ": output ", i,
+                " is a size tensor and must be 0-D, the shape rule gave rank ", outputs[i].nbDims);
     return 0;
     PDK_TRT_CATCH(where("getOutputShapes"), -1)
   }
@@ -99,10 +100,11 @@ class PluginV3 final : public nvinfer1::IPluginV3,
   }
 
   // IPluginV3OneRuntime
-  int32_t onShapeChange(const nvinfer1::PluginTensorDesc* in, int32_t nbInputs, const nvinfer1::PluginTensorDesc* /*out*/,
-                        int32_t nbOutputs) noexcept override {
+  int32_t onShapeChange(const nvinfer1::PluginTensorDesc* in, int32_t nbInputs,
+                        const nvinfer1::PluginTensorDesc* /*out*/, int32_t nbOutputs) noexcept override {
     PDK_TRT_TRY checkCounts<Op>(nbInputs, nbOutputs);
-    const auto inputs = toTensorDescs(in, nbInputs, [](const nvinfer1::PluginTensorDesc& d) { return toTensorDesc(d); });
+    const auto inputs =
+        toTensorDescs(in, nbInputs, [](const nvinfer1::PluginTensorDesc& d) { return toTensorDesc(d); });
     Op::checkInputs(attrs_, inputs.data(), nbInputs);
     return 0;
     PDK_TRT_CATCH(where("onShapeChange"), -1)

@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "list": "trt_pdk.cli.list_cmd",
     "test": "trt_pdk.cli.test_cmd",
     "doctor": "trt_pdk.cli.doctor_cmd",
+    "attrs": "trt_pdk.cli.attrs_cmd",
 }
 
 
