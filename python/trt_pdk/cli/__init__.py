@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from trt_pdk.errors import UserError
@@ -18,7 +19,17 @@ COMMANDS: dict[str, str] = {
     "list": "trt_pdk.cli.list_cmd",
     "test": "trt_pdk.cli.test_cmd",
     "doctor": "trt_pdk.cli.doctor_cmd",
+    "profiles": "trt_pdk.cli.profiles_cmd",
+    "engine": "trt_pdk.cli.engine_cmd",
+    "lock": "trt_pdk.cli.lock_cmd",
     "attrs": "trt_pdk.cli.attrs_cmd",
+    "export": "trt_pdk.cli.export_cmd",
+    "check": "trt_pdk.cli.check_cmd",
+    "simplify": "trt_pdk.cli.simplify_cmd",
+    "rewrite": "trt_pdk.cli.rewrite_cmd",
+    "compare": "trt_pdk.cli.compare_cmd",
+    "triton": "trt_pdk.cli.triton_cmd",
+    "perf": "trt_pdk.cli.perf_cmd",
 }
 
 
@@ -61,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`trt-pdk test | head`); silence the final flush too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

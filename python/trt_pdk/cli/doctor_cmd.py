@@ -1,0 +1,151 @@
+"""``trt-pdk doctor [--json]``: what this installation was built with and what is missing.
+
+Every missing piece comes with how to fix it. Exit code 0 unless the native module itself
+cannot be imported (then nothing works: 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "doctor",
+        help="show build facts and what is missing (with fixes)",
+        description=(
+            "Show how trt-pdk was built (CUDA, TensorRT headers, plugin library) and what is missing."
+        ),
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=run)
+
+
+def _check(name: str, ok: bool, detail: str, fix: str = "") -> dict[str, Any]:
+    return {"check": name, "ok": ok, "detail": detail, "fix": "" if ok else fix}
+
+
+def _gpu() -> dict[str, Any]:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return _check("gpu", False, "torch is not installed, so the GPU was not checked", "pip install torch")
+    import torch
+
+    if torch.cuda.is_available():
+        return _check("gpu", True, f"{torch.cuda.get_device_name(0)} (torch {torch.__version__})")
+    return _check(
+        "gpu",
+        False,
+        f"torch.cuda.is_available() is False (torch {torch.__version__}, "
+        f"built for CUDA {torch.version.cuda})",
+        "run on a machine with an NVIDIA GPU and driver, with a CUDA build of torch",
+    )
+
+
+def diagnose() -> dict[str, Any]:
+    """Build facts and checks as a JSON-ready dict."""
+    from trt_pdk.errors import UserError
+    from trt_pdk.native import (
+        GET_TENSORRT,
+        REBUILD_CUDA,
+        REBUILD_TENSORRT,
+        build_info,
+        library_info,
+        plugin_libraries,
+        tensorrt_import_error,
+        tensorrt_version,
+    )
+
+    checks = []
+    try:
+        info = build_info()
+    except UserError as exc:
+        return {"build": None, "checks": [_check("native module", False, str(exc), "reinstall from source")]}
+    checks.append(
+        _check("native module", True, f"trt_pdk._C {info['version']}, ops: {', '.join(info['ops'])}")
+    )
+    if info["cuda"]:
+        checks.append(
+            _check(
+                "cuda kernels", True, f"built with CUDA {info['cuda_version']} for archs {info['cuda_archs']}"
+            )
+        )
+    else:
+        checks.append(
+            _check("cuda kernels", False, "built without CUDA (no nvcc at build time)", REBUILD_CUDA)
+        )
+    headers = info["tensorrt_headers_version"]
+    if headers:
+        checks.append(
+            _check(
+                "tensorrt headers",
+                True,
+                f"plugins built against TensorRT {headers} headers (major {info['tensorrt_major']}): "
+                f"{', '.join(info['interfaces'])}",
+            )
+        )
+    else:
+        checks.append(
+            _check(
+                "tensorrt headers",
+                False,
+                "built without TensorRT headers: no plugin library",
+                REBUILD_TENSORRT,
+            )
+        )
+    libraries = plugin_libraries()
+    for major, path in sorted(libraries.items()):
+        try:
+            lib = library_info(path)
+            plugins = ", ".join(f"{p['name']} v{'/'.join(p['versions'])}" for p in lib.get("plugins", []))
+            checks.append(_check(f"plugin library trt{major}", True, f"{path} ({plugins})"))
+        except UserError as exc:
+            checks.append(_check(f"plugin library trt{major}", False, str(exc), "reinstall trt-pdk"))
+    if headers and not libraries:
+        checks.append(
+            _check("plugin library", False, "the library is not installed in trt_pdk/lib", "reinstall")
+        )
+    why = tensorrt_import_error()
+    if why is None:
+        running = tensorrt_version() or "?"
+        major = int(running.split(".")[0]) if running[0].isdigit() else None
+        ok = major in libraries
+        detail = f"tensorrt {running} imports"
+        if not ok:
+            built = ", ".join(str(m) for m in sorted(libraries)) or "none"
+            detail += f", but plugin libraries exist for TensorRT major(s): {built}"
+        checks.append(_check("tensorrt", ok, detail, REBUILD_TENSORRT))
+    else:
+        checks.append(_check("tensorrt", False, f"`import tensorrt` fails: {why}", GET_TENSORRT))
+    checks.append(_gpu())
+    return {"build": info, "checks": checks}
+
+
+def run(args: argparse.Namespace) -> int:
+    report = diagnose()
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        info = report["build"]
+        if info:
+            print(f"trt-pdk {info['version']}  namespace {info['namespace']}")
+            print(
+                f"  CUDA:               {info['cuda_version'] or 'not built'}"
+                f"  archs: {info['cuda_archs'] or '-'}"
+            )
+            print(
+                f"  TensorRT headers:   {info['tensorrt_headers_version'] or 'none'}"
+                f"  (major {info['tensorrt_major'] or '-'})"
+            )
+            print(f"  interfaces:         {', '.join(info['interfaces']) or 'none'}")
+            print(f"  plugin library:     {info['plugin_library_path'] or 'not built'}")
+            print()
+        for c in report["checks"]:
+            print(f"{'ok' if c['ok'] else 'MISSING':8} {c['check']:20} {c['detail']}")
+            if c["fix"]:
+                print(f"{'':8} {'':20} fix: {c['fix']}")
+    native_ok = report["checks"][0]["ok"]
+    return 0 if native_ok else 1

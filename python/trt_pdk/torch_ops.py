@@ -1,0 +1,163 @@
+"""The ``torch.library`` op of every plugin, e.g. ``torch.ops.trt_pdk.rms_norm``.
+
+The schema is generated from the spec (inputs are Tensors, attributes keep their types and
+defaults). On CPU the op runs the spec's PyTorch reference; on CUDA it launches the
+plugin's own kernel when the native module was built with CUDA. The fake implementation
+(for ``torch.export``/ONNX export) is the spec's ``torch_op.fake`` or else the reference.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from trt_pdk.spec import PluginSpec
+
+_TORCH_TYPES = {"int32": "int", "float32": "float", "string": "str"}
+_registered: dict[str, Any] = {}
+_libraries: dict[str, torch.library.Library] = {}
+
+
+def schema(spec: PluginSpec) -> str:
+    """The op schema, e.g. ``rms_norm(Tensor x, Tensor weight, float eps=1e-06) -> Tensor``."""
+    args = [f"Tensor {t.name}" for t in spec.inputs]
+    for a in spec.attrs:
+        default = repr(a.default) if a.type != "string" else f'"{a.default}"'
+        args.append(f"{_TORCH_TYPES[a.type]} {a.name}={default}")
+    outputs = "Tensor" if len(spec.outputs) == 1 else "(" + ", ".join("Tensor" for _ in spec.outputs) + ")"
+    return f"{spec.torch_op.name}({', '.join(args)}) -> {outputs}"
+
+
+def _split(
+    spec: PluginSpec, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[list[Any], dict[str, Any]]:
+    n = len(spec.inputs)
+    tensors = list(args[:n])
+    attrs = dict(zip((a.name for a in spec.attrs), args[n:], strict=False))
+    attrs.update(kwargs)
+    return tensors, attrs
+
+
+def run_reference(spec: PluginSpec, tensors: list[torch.Tensor], attrs: dict[str, Any]) -> list[torch.Tensor]:
+    """Calls the spec's PyTorch reference; always returns a list of output tensors."""
+    out = spec.reference(*tensors, **spec.resolve_attrs(attrs))
+    return list(out) if isinstance(out, tuple | list) else [out]
+
+
+def _wrap(spec: PluginSpec, outputs: list[torch.Tensor]) -> Any:
+    return outputs[0] if len(spec.outputs) == 1 else tuple(outputs)
+
+
+def _cpu_impl(spec: PluginSpec):
+    def impl(*args: Any, **kwargs: Any) -> Any:
+        tensors, attrs = _split(spec, args, kwargs)
+        return _wrap(spec, run_reference(spec, tensors, attrs))
+
+    return impl
+
+
+def _cuda_impl(spec: PluginSpec):
+    def impl(*args: Any, **kwargs: Any) -> Any:
+        tensors, attrs = _split(spec, args, kwargs)
+        from trt_pdk.native import op_binding
+
+        binding = op_binding(spec)
+        resolved = spec.resolve_attrs(attrs)
+        shapes = [list(t.shape) for t in tensors]
+        data_dependent = any(d < 0 for s in binding.output_shapes(resolved, shapes) for d in s)
+        if not hasattr(binding, "cuda") or data_dependent:
+            return _wrap(spec, run_reference(spec, tensors, attrs))
+        return _wrap(spec, run_native_cuda(spec, binding, tensors, resolved))
+
+    return impl
+
+
+_DTYPE_NAMES = {
+    torch.float32: "float32",
+    torch.float16: "float16",
+    torch.bfloat16: "bfloat16",
+    torch.int32: "int32",
+    torch.int64: "int64",
+    torch.int8: "int8",
+    torch.uint8: "uint8",
+    torch.bool: "bool",
+}
+TORCH_DTYPES = {name: dtype for dtype, name in _DTYPE_NAMES.items()}
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return _DTYPE_NAMES[dtype]
+
+
+def run_native_cuda(
+    spec: PluginSpec, binding: Any, tensors: list[torch.Tensor], attrs: dict[str, Any]
+) -> list[torch.Tensor]:
+    """Runs the plugin's CUDA kernel on CUDA tensors on the current stream."""
+    tensors = [t.contiguous() for t in tensors]
+    shapes = [list(t.shape) for t in tensors]
+    dtypes = [dtype_name(t.dtype) for t in tensors]
+    out_shapes = binding.output_shapes(attrs, shapes)
+    if any(d < 0 for s in out_shapes for d in s):
+        from trt_pdk.errors import Skipped
+
+        raise Skipped(
+            f"{spec.name} has data-dependent output shapes; its CUDA kernel is checked through TensorRT "
+            f"(the torch op uses the reference on CUDA tensors)"
+        )
+    out_dtypes = binding.output_dtypes(attrs, dtypes)
+    device = tensors[0].device
+    outputs = [
+        torch.empty(s, dtype=TORCH_DTYPES[d], device=device)
+        for s, d in zip(out_shapes, out_dtypes, strict=True)
+    ]
+    ws_size = int(binding.workspace_size(attrs, shapes, dtypes))
+    workspace = torch.empty(max(ws_size, 1), dtype=torch.uint8, device=device)
+    stream = torch.cuda.current_stream(device).cuda_stream
+    binding.cuda(
+        attrs,
+        [t.data_ptr() for t in tensors],
+        shapes,
+        dtypes,
+        [o.data_ptr() for o in outputs],
+        out_shapes,
+        workspace.data_ptr() if ws_size else 0,
+        stream,
+    )
+    return outputs
+
+
+def register(spec: PluginSpec) -> Any:
+    """Defines the torch op of `spec` once; returns its ``OpOverloadPacket``."""
+    qualname = spec.torch_qualname
+    if qualname not in _registered:
+        namespace = spec.torch_namespace
+        if namespace not in _libraries:
+            _libraries[namespace] = torch.library.Library(namespace, "FRAGMENT")
+        lib = _libraries[namespace]
+        lib.define(schema(spec))
+        torch.library.impl(qualname, "CPU", _cpu_impl(spec), lib=lib)
+        torch.library.impl(qualname, "CUDA", _cuda_impl(spec), lib=lib)
+        fake = spec.torch_op.fake
+        torch.library.register_fake(qualname, fake or _cpu_impl(spec), lib=lib)
+        _registered[qualname] = getattr(getattr(torch.ops, namespace), spec.torch_op.name)
+    return _registered[qualname]
+
+
+def register_all(specs: list[PluginSpec] | None = None) -> dict[str, Any]:
+    """Registers the torch op of every spec (default: every discovered plugin)."""
+    if specs is None:
+        from trt_pdk.registry import discover
+
+        specs = list(discover().values())
+    return {spec.name: register(spec) for spec in specs}
+
+
+def op(name: str) -> Any:
+    """The torch op of the plugin named `name`, registered on first use.
+
+    Example: ``trt_pdk.torch_ops.op("RMSNorm")(x, weight, eps=1e-5)``.
+    """
+    from trt_pdk.registry import get_spec
+
+    return register(get_spec(name))
