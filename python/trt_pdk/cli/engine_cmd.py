@@ -1,0 +1,75 @@
+"""`trt-pdk engine build|compare`: TensorRT engines from ONNX, and FP32 vs FP16 checks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("engine", help="build and compare TensorRT engines")
+    sub = p.add_subparsers(dest="engine_command", metavar="ACTION", required=True)
+    b = sub.add_parser("build", help="build engines with the plugin libraries (and write trtexec lines)")
+    b.add_argument("model", help="the rewritten ONNX model")
+    b.add_argument("--profiles", required=True, help="PROFILES.json from `trt-pdk profiles plan`")
+    b.add_argument("-o", "--output", required=True, help="run folder")
+    b.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "both"])
+    b.add_argument(
+        "--dry-run", action="store_true", help="only write trtexec command lines (no TensorRT needed)"
+    )
+    b.add_argument("--workspace-mib", type=int, help="builder workspace limit in MiB")
+    b.add_argument("--optimization-level", type=int, help="builder optimization level 0-5")
+    b.add_argument("--timing-cache", help="timing cache file (default RUN_DIR/timing.cache)")
+    b.add_argument("--tensorrt-major", type=int, choices=[10, 11], help="dry run: write lines for this major")
+    b.add_argument("--keep-fp32", action="append", default=[], help="op type kept fp32 in fp16 graphs")
+    b.set_defaults(func=run_build)
+    c = sub.add_parser("compare", help="FP32/FP16 engines vs onnxruntime per profile: errors and latency")
+    c.add_argument("run_dir")
+    c.add_argument("--json", action="store_true")
+    c.add_argument("--iterations", type=int, default=50)
+    c.set_defaults(func=run_compare)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from trt_pdk.engine import engine_from_onnx
+    from trt_pdk.profiles import load_profiles
+
+    stage = engine_from_onnx(
+        Path(args.model),
+        load_profiles(args.profiles),
+        Path(args.output),
+        precision=args.precision,
+        workspace_mib=args.workspace_mib,
+        optimization_level=args.optimization_level,
+        timing_cache=Path(args.timing_cache) if args.timing_cache else None,
+        tensorrt_major=args.tensorrt_major,
+        keep_fp32=tuple(args.keep_fp32),
+    )
+    result = stage(dry_run=args.dry_run)
+    for name in result.trtexec_scripts:
+        print(f"wrote {Path(args.output) / name}")
+    for prec, rel in result.engines.items():
+        print(f"wrote {Path(args.output) / rel} ({prec})")
+    if result.engines:
+        print(f"wrote {Path(args.output) / 'manifest.json'}")
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from trt_pdk.engine import compare_precisions
+
+    report = compare_precisions(args.run_dir, iterations=args.iterations)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        header = ("profile", "engine", "output", "max abs", "max rel", "pass", "ms")
+        print("{:>7} {:>6} {:>16} {:>10} {:>10} {:>5} {:>8}".format(*header))
+        for entry in report["profiles"]:
+            for prec, res in entry["engines"].items():
+                for name, s in res["outputs"].items():
+                    print(
+                        f"{entry['profile']:>7} {prec:>6} {name[:16]:>16} {s['max_abs']:>10.3g} "
+                        f"{s['max_rel']:>10.3g} {'yes' if s['pass'] else 'NO':>5} {res['latency_ms']:>8.3f}"
+                    )
+    return 0 if report["pass"] else 1
