@@ -1,0 +1,233 @@
+"""``trt-pdk triton repo|serve|stop|status|verify``: model repositories and the embedded server."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+from trt_pdk.errors import UserError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "triton",
+        help="write Triton model repositories, run the embedded server, verify a served model",
+        description="Triton model repositories, the embedded tritonserver (127.0.0.1), verification.",
+    )
+    sub = p.add_subparsers(dest="triton_command", metavar="ACTION", required=True)
+
+    r = sub.add_parser("repo", help="write (or add a version to) a deployment folder")
+    src = r.add_mutually_exclusive_group(required=True)
+    src.add_argument("--onnx", type=Path, help="ONNX model: python-backend CPU model (onnxruntime)")
+    src.add_argument("--engine", type=Path, help="TensorRT model.plan: tensorrt_plan model")
+    r.add_argument("--engine-io", type=Path, help="engine I/O JSON (default: engine_io.json beside the plan)")
+    r.add_argument("--out", type=Path, required=True, help="deployment folder (models/, Dockerfile, ...)")
+    r.add_argument("--name", required=True, help="model name")
+    r.add_argument("--version", type=int, help="version number (default: next free; existing ones are kept)")
+    r.add_argument("--max-batch-size", type=int, help="default: from the engine's profiles, or 32")
+    r.add_argument("--no-dynamic-batching", action="store_true", help="turn Triton's dynamic batcher off")
+    r.add_argument("--preferred-batch-size", type=int, nargs="+", help="default: from the profiles")
+    r.add_argument("--max-queue-delay-us", type=int, default=100)
+    r.add_argument("--instances", type=int, default=1, help="instances per device (default 1)")
+    r.add_argument("--version-policy", default="latest:1", help="latest:N | all | specific:1,2")
+    r.add_argument("--plugin", type=Path, action="append", default=[], help="plugin library (repeatable)")
+    r.add_argument("--manifest", type=Path, help="run manifest/lock to copy along")
+    r.add_argument("--container-tag", help="NGC Triton tag for the Dockerfile, e.g. 24.10")
+    r.add_argument("--execution-env", help="EXECUTION_ENV_PATH for the python stub (onnx only)")
+    r.set_defaults(func=_repo)
+
+    s = sub.add_parser("serve", help="start the embedded tritonserver on a repository")
+    s.add_argument("--repository", type=Path, required=True, help="deployment folder or model repository")
+    s.add_argument("--run-dir", type=Path, required=True, help="log, state file and backends folder")
+    s.add_argument("--model", action="append", help="model to load (default: all; repeatable)")
+    s.add_argument("--http-port", type=int, default=0, help="default: a free port")
+    s.add_argument("--grpc-port", type=int, default=0)
+    s.add_argument("--metrics-port", type=int, default=0)
+    s.add_argument("--detach", action="store_true", help="return once ready; stop with `triton stop`")
+    s.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for readiness")
+    s.add_argument("--python-env", type=Path, help="Python environment for the models (default: this one)")
+    s.set_defaults(func=_serve)
+
+    st = sub.add_parser("stop", help="stop a detached server (SIGTERM, then SIGKILL)")
+    st.add_argument("--run-dir", type=Path, required=True)
+    st.add_argument("--timeout", type=float, default=10.0)
+    st.set_defaults(func=_stop)
+
+    ss = sub.add_parser("status", help="print a run folder's server state and models as JSON")
+    ss.add_argument("--run-dir", type=Path, required=True)
+    ss.set_defaults(func=_status)
+
+    v = sub.add_parser("verify", help="golden inputs via HTTP and gRPC vs a reference; version rollover")
+    v.add_argument("--run-dir", type=Path, required=True, help="run folder of a running server")
+    v.add_argument("--model", required=True)
+    v.add_argument("--inputs", type=Path, required=True, help=".npz of golden inputs (one array per input)")
+    ref = v.add_mutually_exclusive_group(required=True)
+    ref.add_argument("--expected", type=Path, help=".npz of expected outputs")
+    ref.add_argument("--reference-onnx", type=Path, help="ONNX model to run on CPU as the reference")
+    v.add_argument("--atol", type=float, default=1e-4)
+    v.add_argument("--rtol", type=float, default=1e-3)
+    v.add_argument("--rollover", action="store_true", help="also add a version under load; 0 failures")
+    v.add_argument("--out", type=Path, help="write the JSON result here too")
+    v.set_defaults(func=_verify)
+
+
+def _batching(args):
+    from trt_pdk.triton.config import BatchingOptions
+
+    return BatchingOptions(
+        max_batch_size=args.max_batch_size,
+        dynamic_batching=not args.no_dynamic_batching,
+        preferred_batch_sizes=args.preferred_batch_size,
+        max_queue_delay_us=args.max_queue_delay_us,
+        instance_count=args.instances,
+    )
+
+
+def _version_policy(text: str):
+    from trt_pdk.triton.config import VersionPolicy
+
+    kind, _, rest = text.partition(":")
+    try:
+        if kind == "latest":
+            return VersionPolicy("latest", num_versions=int(rest or 1))
+        if kind == "all":
+            return VersionPolicy("all")
+        if kind == "specific":
+            return VersionPolicy("specific", versions=[int(v) for v in rest.split(",") if v])
+    except ValueError:
+        pass
+    raise UserError(f"--version-policy {text!r}: use latest:N, all, or specific:1,2.")
+
+
+def _repo(args) -> int:
+    from trt_pdk.triton.repository import RepositoryFromEngine, RepositoryFromOnnx
+
+    common = {
+        "version": args.version,
+        "version_policy": _version_policy(args.version_policy),
+        "manifest": args.manifest,
+        "container_tag": args.container_tag,
+    }
+    if args.engine:
+        stage = RepositoryFromEngine(
+            args.engine,
+            args.out,
+            args.name,
+            engine_io=args.engine_io,
+            batching=_batching(args),
+            plugins=args.plugin,
+            **common,
+        )
+    else:
+        if args.plugin:
+            raise UserError(
+                "--plugin applies to --engine; an ONNX model carries its plugins as local functions."
+            )
+        stage = RepositoryFromOnnx(
+            args.onnx,
+            args.out,
+            args.name,
+            batching=_batching(args),
+            execution_env=args.execution_env,
+            **common,
+        )
+    print(json.dumps(stage().to_dict(), indent=2))
+    return 0
+
+
+def _serve(args) -> int:
+    from dataclasses import asdict
+
+    from trt_pdk.triton.server import TritonServer
+
+    server = TritonServer(
+        args.repository,
+        args.run_dir,
+        models=args.model,
+        http_port=args.http_port,
+        grpc_port=args.grpc_port,
+        metrics_port=args.metrics_port,
+        detached=args.detach,
+        python_env=args.python_env,
+        ready_timeout=args.timeout,
+    )
+    state = server.start()
+    print(json.dumps({"ready": True, **asdict(state)}, indent=2), flush=True)
+    if args.detach:
+        return 0
+    # Foreground: serve until Ctrl-C / SIGTERM, then stop the server we started.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        while server.process is not None and server.process.poll() is None:
+            time.sleep(0.5)
+        code = server.process.returncode if server.process else 0
+        print(f"tritonserver exited with code {code}; log: {state.log}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        server.stop()
+        return 0
+
+
+def _interrupt(*_args) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop(args) -> int:
+    from trt_pdk.triton.server import STATE_FILE, pid_alive, read_state, terminate
+
+    state = read_state(args.run_dir)
+    if state is None:
+        raise UserError(f"no server state ({STATE_FILE}) in {args.run_dir}: nothing was served from there.")
+    if not pid_alive(state.pid):
+        (Path(args.run_dir) / STATE_FILE).unlink(missing_ok=True)
+        print(json.dumps({"stopped": False, "pid": state.pid, "reason": "not running"}))
+        return 0
+    terminate(state.pid, args.timeout)
+    (Path(args.run_dir) / STATE_FILE).unlink(missing_ok=True)
+    print(json.dumps({"stopped": True, "pid": state.pid}))
+    return 0
+
+
+def _status(args) -> int:
+    from trt_pdk.triton.server import server_status
+
+    status = server_status(args.run_dir)
+    print(json.dumps(status, indent=2))
+    return 0 if status["running"] else 1
+
+
+def _verify(args) -> int:
+    from trt_pdk._fs import write_text_atomic
+    from trt_pdk.triton.repository import add_version_copy
+    from trt_pdk.triton.server import pid_alive, read_state
+    from trt_pdk.triton.verify import VerifyServing, load_arrays, verify_rollover
+
+    state = read_state(args.run_dir)
+    if state is None or not pid_alive(state.pid):
+        raise UserError(
+            f"no running server in {args.run_dir}; start one with `trt-pdk triton serve --repository DIR "
+            f"--run-dir {args.run_dir} --detach`."
+        )
+    inputs = load_arrays(args.inputs, "golden inputs")
+    result = VerifyServing(
+        state,
+        args.model,
+        inputs,
+        args.expected or args.reference_onnx,
+        atol=args.atol,
+        rtol=args.rtol,
+    )()
+    if args.rollover:
+        roll = verify_rollover(
+            state, args.model, inputs, lambda: add_version_copy(state.repository, args.model)
+        )
+        result["rollover"] = roll
+        result["passed"] = result["passed"] and roll["passed"]
+    text = json.dumps(result, indent=2)
+    if args.out:
+        write_text_atomic(args.out, text + "\n")
+    print(text)
+    return 0 if result["passed"] else 1
