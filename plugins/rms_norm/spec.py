@@ -6,6 +6,7 @@ entry point ``rms_norm = "trt_pdk.plugins.rms_norm.spec:SPEC"``.
 
 from __future__ import annotations
 
+from trt_pdk.plugins.rms_norm.patterns import rms_norm_patterns
 from trt_pdk.spec import Attr, Case, PluginSpec, ShapeRange, Tensor, Tolerance, TorchOp, dyn
 
 FLOATS = ("float32", "float16", "bfloat16")
@@ -70,6 +71,6 @@ SPEC = PluginSpec(
         "float16": Tolerance(atol=1e-3, rtol=1e-3),
         "bfloat16": Tolerance(atol=1e-2, rtol=1e-2),
     },
-    replaces=("x * rsqrt(reduce_mean(x^2, last axis) + eps) * weight (ONNX pattern; rewrite pending)",),
+    replaces=(rms_norm_patterns,),
     doc="Root-mean-square normalization over the last axis with a learned scale.",
 )

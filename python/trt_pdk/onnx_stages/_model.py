@@ -1,0 +1,122 @@
+"""Loading and saving ONNX models with user-facing errors (private to the ONNX stages).
+
+Every stage reads through :func:`load_onnx` so a missing file, a truncated or corrupt
+protobuf and external data that points outside the model's folder all read the same
+way: one paragraph, exit code 2. :func:`save_onnx` writes atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import onnx
+from onnx import external_data_helper
+
+from trt_pdk._fs import atomic_path
+from trt_pdk.errors import UserError
+
+# onnxruntime 1.31 rejects onnx's newest IR version; 10 is read by every runtime we target.
+IR_VERSION = 10
+_PROTOBUF_LIMIT = 2**31 - 1
+
+
+def load_onnx(path: str | os.PathLike[str], *, load_external_data: bool = True) -> onnx.ModelProto:
+    """Reads an ONNX model; raises UserError saying what is wrong with the file.
+
+    External data must lie inside the model's folder (no absolute paths, no ``..``).
+    """
+    path = Path(path)
+    if not path.exists():
+        parent = path.parent if str(path.parent) else Path()
+        hint = "" if parent.is_dir() else f" (the folder {parent} does not exist either)"
+        raise UserError(f"{path}: no such file{hint}. Check the path or export the model first.")
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; pass the .onnx file inside it.")
+    size = path.stat().st_size
+    if size == 0:
+        raise UserError(f"{path} is empty (0 bytes): the export or copy that wrote it did not finish.")
+    try:
+        model = onnx.load_model(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf raises DecodeError and friends
+        raise UserError(
+            f"{path} ({size} bytes) is not a readable ONNX model: {type(exc).__name__}: {exc}. "
+            f"It may be truncated or not an ONNX file; export it again."
+        ) from None
+    if not model.graph.node and not model.graph.output and not model.opset_import:
+        raise UserError(
+            f"{path} ({size} bytes) parsed as an empty ONNX model (no graph, no opset): it is not an "
+            f"ONNX file or it is truncated. Export it again."
+        )
+    check_external_data(model, path.parent, path)
+    if load_external_data and _has_external_data(model):
+        external_data_helper.load_external_data_for_model(model, str(path.parent))
+    return model
+
+
+def _has_external_data(model: onnx.ModelProto) -> bool:
+    return any(
+        t.data_location == onnx.TensorProto.EXTERNAL for t in external_data_helper._get_all_tensors(model)
+    )
+
+
+def check_external_data(model: onnx.ModelProto, base: Path, path: Path | str = "model") -> None:
+    """Raises UserError when a tensor's external data lies outside `base` or is missing."""
+    root = base.resolve()
+    for tensor in external_data_helper._get_all_tensors(model):
+        if tensor.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        info = {e.key: e.value for e in tensor.external_data}
+        location = info.get("location", "")
+        target = (root / location).resolve()
+        if not location or Path(location).is_absolute() or not target.is_relative_to(root):
+            raise UserError(
+                f"{path}: tensor {tensor.name!r} keeps its data in {location!r}, outside the model's "
+                f"folder {root}. External data must be a relative path inside that folder; move the "
+                f"data file next to the model and re-save it."
+            )
+        if not target.is_file():
+            raise UserError(
+                f"{path}: tensor {tensor.name!r} keeps its data in {location!r}, which does not exist "
+                f"in {root}. Copy the data file next to the model."
+            )
+
+
+def save_onnx(model: onnx.ModelProto, path: str | os.PathLike[str]) -> Path:
+    """Writes `model` atomically to `path` (external data beside it when above 2 GiB)."""
+    path = Path(path)
+    if model.ByteSize() < _PROTOBUF_LIMIT:
+        data = model.SerializeToString()
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
+        return path
+    data_name = path.name + ".data"
+    with atomic_path(path.parent / data_name) as tmp_data, atomic_path(path) as tmp:
+        copy = onnx.ModelProto()
+        copy.CopyFrom(model)
+        onnx.save_model(
+            copy, str(tmp), save_as_external_data=True, all_tensors_to_one_file=True, location=tmp_data.name
+        )
+        for tensor in external_data_helper._get_all_tensors(copy):
+            for entry in tensor.external_data:
+                if entry.key == "location":
+                    entry.value = data_name
+        tmp.write_bytes(copy.SerializeToString())
+    return path
+
+
+def default_opset(model: onnx.ModelProto) -> int | None:
+    """The ``ai.onnx`` opset the model imports (``None`` when it imports none)."""
+    for entry in model.opset_import:
+        if entry.domain in ("", "ai.onnx"):
+            return entry.version
+    return None
+
+
+def node_attrs(node: onnx.NodeProto) -> dict[str, object]:
+    """A node's attributes as Python values (bytes decoded to str)."""
+    out: dict[str, object] = {}
+    for a in node.attribute:
+        value = onnx.helper.get_attribute_value(a)
+        out[a.name] = value.decode() if isinstance(value, bytes) else value
+    return out
