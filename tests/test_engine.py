@@ -128,6 +128,76 @@ def test_dry_run_writes_trtexec_scripts_for_both_majors(tmp_path):
     assert not (run / "fp32" / "model.plan").exists()
 
 
+def test_dry_run_engine_io_feeds_the_repository_stage(tmp_path):
+    pytest.importorskip("tritonclient.grpc.model_config_pb2")
+    from trt_pdk.engine import EngineIO
+    from trt_pdk.triton import config as tc
+    from trt_pdk.triton.repository import repository_from_engine
+
+    model = tmp_path / "m.onnx"
+    _mlp(model)
+    run = tmp_path / "run"
+    engine_from_onnx(model, PROFILES, run, precision="both")(dry_run=True)
+    for prec in ("fp32", "fp16"):
+        io = EngineIO.from_json(run / prec / "engine_io.json")
+        assert [(i.name, i.dtype) for i in io.inputs] == [("x", "float32")]
+        assert [[list(p.min), list(p.opt), list(p.max)] for p in io.inputs[0].profiles] == [
+            [r["x"]["min"], r["x"]["opt"], r["x"]["max"]] for r in PROFILES
+        ]
+        # Output dtype and shape come from ONNX shape inference (the graph declares -1 for B, S).
+        assert [(o.name, o.dtype, o.shape) for o in io.outputs] == [("y", "float32", (-1, -1, 8))]
+        assert io.tensorrt_version is None
+    assert json.loads((run / "build.json").read_text())["engine_io"] == {
+        "fp32": "fp32/engine_io.json",
+        "fp16": "fp16/engine_io.json",
+    }
+    # The repository stage cross-checks a config against it (batch 1 in every profile).
+    cfg = tc.config_for_engine("m", EngineIO.from_json(run / "fp32" / "engine_io.json"), tc.BatchingOptions())
+    assert cfg.max_batch_size == 1 and [list(t.dims) for t in cfg.input] == [[-1, 8]]
+    (run / "fp32" / "model.plan").write_bytes(b"stand-in for the engine the trtexec line builds")
+    repository_from_engine(run / "fp32" / "model.plan", tmp_path / "deploy", "m")
+
+
+def test_dry_run_engine_io_infers_plugin_outputs(tmp_path):
+    from trt_pdk.engine import EngineIO
+    from trt_pdk.onnx_export import one_node_model
+    from trt_pdk.registry import discover
+
+    spec = discover()["RMSNorm"]
+    model = one_node_model(spec, [["rows", 64], [64]], ["float16", "float16"])
+    # Drop what the graph says about its output: shape inference must find it from the plugin's rule.
+    del model.graph.output[:]
+    model.graph.output.append(helper.make_empty_tensor_value_info("y"))
+    path = tmp_path / "rms.onnx"
+    onnx.save(model, str(path))
+    profiles = [
+        {"x": {"min": [1, 64], "opt": [4, 64], "max": [8, 64]}},
+        {"x": {"min": [9, 64], "opt": [64, 64], "max": [256, 64]}},
+    ]
+    engine_from_onnx(path, profiles, tmp_path / "run")(dry_run=True)
+    io = EngineIO.from_json(tmp_path / "run" / "fp32" / "engine_io.json")
+    assert [(o.name, o.dtype, o.shape) for o in io.outputs] == [("y", "float16", (-1, 64))]
+    # The static weight is in every profile with its own dims.
+    weight = next(i for i in io.inputs if i.name == "weight")
+    assert [p.max for p in weight.profiles] == [(64,), (64,)]
+
+
+def test_engine_io_round_trip_and_missing_profile(tmp_path):
+    from trt_pdk.engine import EngineIO
+
+    io = EngineIO.from_planned(
+        [("x", "float32", [None, 8]), ("w", "float32", [8])],
+        [("y", "float16", [-1, 8])],
+        [{"x": {"min": [1, 8], "opt": [2, 8], "max": [4, 8]}}],
+        "10.8.0.43",
+    )
+    path = io.write_json(tmp_path / "engine_io.json")
+    assert EngineIO.from_json(path) == io
+    assert json.loads(path.read_text())["inputs"][1]["profiles"] == [{"min": [8], "opt": [8], "max": [8]}]
+    with pytest.raises(UserError, match="profile 0 has no shapes for the dynamic input 'x'"):
+        EngineIO.from_planned([("x", "float32", [None, 8])], [("y", "float32", [-1, 8])], [{}])
+
+
 def test_fp16_pass_keeps_io_float32_and_matches_reference():
     model = _mlp()
     fp16, kept = fp16_from_onnx(model)

@@ -151,3 +151,92 @@ def test_triton_table_lookup():
     assert triton_release_for("10.8.0.43")["release"] == "25.02"  # newest of 25.01/25.02
     assert triton_release_for("8.6.1") is None
     assert triton_release_for("11.0.0") is None
+
+
+# ---------------------------------------------------------------------------------------
+# `trt-pdk doctor --against MANIFEST`: the same findings through the command line.
+
+
+def _doctor(monkeypatch, capsys, env, *argv):
+    import trt_pdk.lock
+
+    monkeypatch.setattr(trt_pdk.lock, "environment_facts", lambda: env)
+    code = main(["doctor", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_doctor_against_matching_manifest_exits_0(tmp_path, monkeypatch, capsys):
+    run, _ = _run_dir(tmp_path)
+    lock_run(run, env=ENV)
+    code, out, _ = _doctor(monkeypatch, capsys, ENV, "--against", str(run / MANIFEST))
+    assert code == 0, out
+    assert "OK     tensorrt" in out and "this environment matches" in out
+
+
+def test_doctor_against_tensorrt_major_mismatch(tmp_path, monkeypatch, capsys):
+    run, lib = _run_dir(tmp_path, major=10)
+    lock_run(run, env=ENV)
+    env = {**ENV, "tensorrt": "11.0.0.1"}
+    code, out, _ = _doctor(monkeypatch, capsys, env, "--against", str(run))
+    assert code == 1
+    assert "ERROR  tensorrt" in out
+    assert "the engines were built with TensorRT 10.8.0.43, this is TensorRT 11.0.0.1" in out
+    assert f"plugin library {lib.name} is built for TensorRT 10, this is TensorRT 11.0.0.1" in out
+    assert "fix: rebuild the engine here" in out and "tritonserver:25.02-py3" in out
+    code, out, _ = _doctor(monkeypatch, capsys, env, "--against", str(run / MANIFEST), "--json")
+    assert code == 1
+    report = json.loads(out)
+    assert report["ok"] is False
+    statuses = {f["check"]: f["status"] for f in report["findings"]}
+    assert statuses["tensorrt"] == "error" and statuses[f"plugin:{lib.name}"] == "error"
+    assert all(set(f) == {"check", "status", "message", "fix"} for f in report["findings"])
+
+
+def test_doctor_against_changed_plugin_library(tmp_path, monkeypatch, capsys):
+    run, lib = _run_dir(tmp_path)
+    lock_run(run, env=ENV)
+    lib.write_bytes(lib.read_bytes() + b"rebuilt")
+    code, out, _ = _doctor(monkeypatch, capsys, ENV, "--against", str(run / MANIFEST), "--json")
+    assert code == 1
+    errors = [f for f in json.loads(out)["findings"] if f["status"] == "error"]
+    assert [f["check"] for f in errors] == [f"plugin:{lib.name}"]
+    assert "changed since the engines were built" in errors[0]["message"]
+    assert "reinstall the plugin package version" in errors[0]["fix"]
+
+
+def test_doctor_against_missing_or_invalid_manifest_exits_2(tmp_path, monkeypatch, capsys):
+    code, _, err = _doctor(monkeypatch, capsys, ENV, "--against", str(tmp_path / "manifest.json"))
+    assert code == 2 and "does not exist" in err and "trt-pdk lock RUN_DIR" in err
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    code, _, err = _doctor(monkeypatch, capsys, ENV, "--against", str(bad), "--json")
+    assert code == 2 and "is not valid JSON" in err and "Traceback" not in err
+    bad.write_text(json.dumps({"schema": "something/else"}))
+    code, _, err = _doctor(monkeypatch, capsys, ENV, "--against", str(bad))
+    assert code == 2 and "not a trt-pdk manifest" in err
+
+
+def test_doctor_against_in_a_subprocess(tmp_path, cli):
+    """No mocking: this machine's facts against a manifest whose plugin library changed."""
+    run, lib = _run_dir(tmp_path)
+    lock_run(run, env=ENV)
+    lib.write_bytes(b"another library")
+    proc = cli("doctor", "--against", str(run / MANIFEST))
+    out = proc.stdout.decode()
+    assert proc.returncode == 1, proc.stderr.decode()
+    assert f"ERROR  plugin:{lib.name}" in out and "Traceback" not in proc.stderr.decode()
+    proc = cli("doctor", "--against", str(tmp_path / "nowhere"))
+    assert proc.returncode == 2 and "does not exist" in proc.stderr.decode()
+
+
+def test_triton_container_of_a_manifest(tmp_path):
+    from trt_pdk.lock import load_manifest, triton_container_of
+
+    run, _ = _run_dir(tmp_path)
+    m = load_manifest(lock_run(run, env=ENV))
+    assert triton_container_of(m)["release"] == "25.02"
+    # Locked where TensorRT was absent: nothing recorded, so none is known.
+    assert triton_container_of({**m, "tensorrt": None, "triton_container": None}) is None
+    # Recorded nothing but names its TensorRT: looked up in the same table.
+    assert triton_container_of({**m, "triton_container": None})["release"] == "25.02"

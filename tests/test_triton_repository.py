@@ -176,19 +176,72 @@ def test_failed_version_leaves_last_good_output(engine: Path, tmp_path: Path):
     assert not [p for p in (out / "models" / "mlp").iterdir() if p.name.startswith(".")]
 
 
+def _locked_run(tmp_path: Path, tensorrt: str | None) -> Path:
+    """A run folder locked by the lock module (engines faked), as `trt-pdk lock` writes it."""
+    from trt_pdk.lock import lock_run
+
+    run = tmp_path / "run"
+    (run / "fp32").mkdir(parents=True)
+    (run / "fp32" / "model.plan").write_bytes(b"engine bytes")
+    (run / "build.json").write_text(
+        json.dumps({"model": str(tmp_path / "absent.onnx"), "engines": {"fp32": "fp32/model.plan"}})
+    )
+    env = {"tensorrt": tensorrt, "gpu": None, "cuda_driver": None, "cuda_runtime": None}
+    return lock_run(run, env=env)
+
+
 def test_manifest_travels_and_unwritable_folder_is_a_user_error(tmp_path: Path):
     onnx_path = mlp_onnx(tmp_path / "mlp.onnx", hidden=64, layers=2)
-    manifest = tmp_path / "manifest.json"
-    manifest.write_text(json.dumps({"triton_container": "25.01"}))
+    manifest = _locked_run(tmp_path, "10.8.0.43")
     out = tmp_path / "deploy"
     repository_from_onnx(onnx_path, out, "mlp", manifest=manifest)
-    assert json.loads((out / "manifest.json").read_text()) == {"triton_container": "25.01"}
-    assert "tritonserver:25.01-py3" in (out / "Dockerfile").read_text()
+    assert (out / "manifest.json").read_text() == manifest.read_text()
+    assert "tritonserver:25.02-py3" in (out / "Dockerfile").read_text()
     # A file where a folder should be: unwritable for root too.
     blocker = tmp_path / "blocker"
     blocker.write_text("a file")
     with pytest.raises(UserError, match="not a writable folder"):
         repository_from_onnx(onnx_path, blocker / "deploy", "mlp")
+
+
+def test_dockerfile_tag_from_a_lock_manifest(engine: Path, tmp_path: Path):
+    # The engine_io.json says 10.5.0, but the manifest is the lock: its release wins.
+    manifest = _locked_run(tmp_path, "10.8.0.43")
+    assert json.loads(manifest.read_text())["triton_container"]["release"] == "25.02"
+    out = tmp_path / "deploy"
+    repository_from_engine(engine, out, "mlp", manifest=manifest)
+    dockerfile = (out / "Dockerfile").read_text()
+    assert "FROM nvcr.io/nvidia/tritonserver:25.02-py3" in dockerfile
+    assert "ships TensorRT 10.8.0.43" in dockerfile
+    # An unverified table entry says so in the Dockerfile.
+    repository_from_engine(engine, tmp_path / "d2", "mlp", manifest=_locked_run(tmp_path / "b", "10.11.0.33"))
+    dockerfile = (tmp_path / "d2" / "Dockerfile").read_text()
+    assert "tritonserver:25.07-py3" in dockerfile and "Unverified table entry" in dockerfile
+
+
+def test_dockerfile_tag_without_manifest_or_release(engine: Path, tmp_path: Path):
+    # No manifest: the engine's TensorRT (engine_io.json, 10.5.0) picks the release.
+    repository_from_engine(engine, tmp_path / "d1", "mlp")
+    assert "FROM nvcr.io/nvidia/tritonserver:24.10-py3" in (tmp_path / "d1" / "Dockerfile").read_text()
+    # Locked where TensorRT was absent and an engine of unknown TensorRT: the tag is left to set.
+    io = json.loads(json.dumps(TWO_PROFILES))
+    del io["tensorrt_version"]
+    manifest = _locked_run(tmp_path, None)
+    RepositoryFromEngine(
+        engine, tmp_path / "d2", "mlp", engine_io=tc.EngineIO.from_dict(io), manifest=manifest
+    )()
+    dockerfile = (tmp_path / "d2" / "Dockerfile").read_text()
+    assert "ARG TRITON_TAG" in dockerfile and "${TRITON_TAG}-py3" in dockerfile
+
+
+def test_manifest_that_is_not_a_lock_is_refused_before_writing(engine: Path, tmp_path: Path):
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"triton_container": "25.01"}))
+    with pytest.raises(UserError, match="not a trt-pdk manifest"):
+        repository_from_engine(engine, tmp_path / "deploy", "mlp", manifest=manifest)
+    with pytest.raises(UserError, match="does not exist"):
+        repository_from_engine(engine, tmp_path / "deploy", "mlp", manifest=tmp_path / "nope.json")
+    assert not (tmp_path / "deploy").exists()
 
 
 def test_cli_repo_and_its_errors(tmp_path: Path, capsys):

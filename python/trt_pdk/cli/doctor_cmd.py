@@ -1,7 +1,12 @@
-"""``trt-pdk doctor [--json]``: what this installation was built with and what is missing.
+"""``trt-pdk doctor [--json] [--against MANIFEST]``: what this installation has and lacks.
 
 Every missing piece comes with how to fix it. Exit code 0 unless the native module itself
 cannot be imported (then nothing works: 1).
+
+With ``--against MANIFEST`` (a run's ``manifest.json`` or its folder) it instead compares
+this environment with the version lock (:func:`trt_pdk.lock.check_against_manifest`): one
+finding per fact (TensorRT, GPU, plugin libraries, engines, ...), exit 1 if any is an
+error, 2 if the manifest is missing or not a trt-pdk manifest.
 """
 
 from __future__ import annotations
@@ -20,6 +25,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--against",
+        metavar="MANIFEST",
+        help="check this environment against a run's manifest.json (or its folder); exit 1 on a mismatch",
+    )
     p.set_defaults(func=run)
 
 
@@ -124,7 +134,33 @@ def diagnose() -> dict[str, Any]:
     return {"build": info, "checks": checks}
 
 
+def run_against(manifest: str, as_json: bool) -> int:
+    """Prints the findings of :func:`trt_pdk.lock.check_against_manifest`; 1 if any is an error."""
+    from trt_pdk.lock import check_against_manifest
+
+    findings = check_against_manifest(manifest)  # UserError (exit 2) for a missing/invalid manifest
+    errors = [f for f in findings if f.status == "error"]
+    if as_json:
+        report = {"manifest": manifest, "ok": not errors, "findings": [f.to_json() for f in findings]}
+        print(json.dumps(report, indent=2))
+    else:
+        width = max([len(f.check) for f in findings] + [5])
+        for f in findings:
+            print(f"{f.status.upper():5}  {f.check:{width}}  {f.message}")
+            if f.fix and f.status != "ok":
+                print(f"{'':5}  {'':{width}}  fix: {f.fix}")
+        counts = {s: sum(f.status == s for f in findings) for s in ("ok", "warn", "error", "skip")}
+        verdict = "does not match" if errors else "matches"
+        print(
+            f"this environment {verdict} {manifest}: "
+            + (", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing to check")
+        )
+    return 1 if errors else 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.against:
+        return run_against(args.against, args.json)
     report = diagnose()
     if args.json:
         print(json.dumps(report, indent=2))

@@ -14,14 +14,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trt_pdk.lock import lock_run
+    from trt_pdk.lock import lock_run, triton_container_of
 
     path = lock_run(args.run_dir)
     if args.json:
         print(path.read_text(encoding="utf-8"))
     else:
         m = json.loads(path.read_text(encoding="utf-8"))
-        tc = m.get("triton_container") or {}
+        tc = triton_container_of(m) or {}
         print(
             f"wrote {path}: TensorRT {m.get('tensorrt')}, GPU {(m.get('gpu') or {}).get('name')}, "
             f"{len(m.get('plugin_libraries', []))} plugin libraries, "

@@ -1,4 +1,9 @@
-"""`engine_from_onnx`: TensorRT engines from a rewritten ONNX model and planned profiles."""
+"""`engine_from_onnx`: TensorRT engines from a rewritten ONNX model and planned profiles.
+
+The stage around :func:`~trt_pdk.engine._tensorrt.serialized_engine_from_onnx` (the one
+parse + profiles + build): precisions, the fp16 graph, plugin libraries, trtexec lines,
+``engine_io.json`` beside each plan, ``build.json`` and the manifest.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,9 @@ from typing import Any
 
 from trt_pdk._fs import write_bytes_atomic, write_text_atomic
 from trt_pdk.engine._fp16 import PLUGIN_DOMAIN, fp16_from_onnx, fp16_support
+from trt_pdk.engine._tensorrt import running_tensorrt, serialized_engine_from_onnx
 from trt_pdk.engine._trtexec import relative, trtexec_command, trtexec_script
+from trt_pdk.engine.io import ENGINE_IO, engine_io_from_onnx
 from trt_pdk.errors import UserError
 
 PRECISIONS = ("fp32", "fp16", "both")
@@ -19,15 +26,6 @@ GET_TENSORRT = (
     "install TensorRT (`pip install tensorrt` on a machine with an NVIDIA driver, or use an NGC "
     "TensorRT/Triton container), or pass --dry-run to write only the trtexec command lines"
 )
-
-
-def running_tensorrt() -> Any | None:
-    """The imported ``tensorrt`` module, or None when it does not import."""
-    try:
-        import tensorrt
-    except Exception:
-        return None
-    return tensorrt
 
 
 def _model_inputs(model: Any) -> dict[str, list[int | None]]:
@@ -88,8 +86,8 @@ class engine_from_onnx:  # noqa: N801 - a lazy stage named like Polygraphy's loa
     Args:
         onnx_path: The rewritten ONNX model (plugin nodes in domain ``trt_pdk``).
         profiles: Optimization profiles (``load_profiles`` output).
-        run_dir: Folder for ``<precision>/model.plan``, ``trtexec.sh``, ``build.json``,
-            the timing cache and the manifest.
+        run_dir: Folder for ``<precision>/model.plan`` with ``<precision>/engine_io.json``,
+            ``trtexec.sh``, ``build.json``, the timing cache and the manifest.
         precision: ``fp32``, ``fp16`` or ``both``.
         workspace_mib: Builder workspace memory pool limit (None: TensorRT's default).
         optimization_level: Builder optimization level 0-5 (None: TensorRT's default, 3).
@@ -98,8 +96,16 @@ class engine_from_onnx:  # noqa: N801 - a lazy stage named like Polygraphy's loa
             default both 10 and 11.
         keep_fp32: Op types to keep in fp32 in the TensorRT 11 fp16 graph.
 
+    Beside every ``model.plan`` goes ``engine_io.json`` (:class:`~trt_pdk.engine.io.EngineIO`:
+    the network's I/O tensors, the planned profiles, the TensorRT version), which the Triton
+    repository stage reads.
+
     Calling it with ``dry_run=True`` writes only the trtexec lines (and, for TensorRT 11
-    FP16, the fp16 ONNX they need); that works without TensorRT.
+    FP16, the fp16 ONNX they need); that works without TensorRT. A dry run still writes
+    ``<precision>/engine_io.json`` where the trtexec lines put each plan, derived from the
+    ONNX graph instead (input dtypes and ranks from the graph, output dtypes and shapes from
+    ONNX shape inference; no ``tensorrt_version`` unless TensorRT is importable), so the
+    repository stage can cross-check a config before any engine exists.
     """
 
     onnx_path: Path
@@ -216,7 +222,13 @@ class engine_from_onnx:  # noqa: N801 - a lazy stage named like Polygraphy's loa
             "trtexec_scripts": result.trtexec_scripts,
         }
         write_text_atomic(run_dir / "profiles.json", json.dumps({"profiles": self.profiles}, indent=2) + "\n")
+        build_record["engine_io"] = {p: f"{p}/{ENGINE_IO}" for p in precisions}
         if dry_run:
+            io = engine_io_from_onnx(
+                model, self.profiles, str(trt.__version__) if trt is not None else None, str(onnx_path)
+            )
+            for prec in precisions:
+                io.write_json(run_dir / prec / ENGINE_IO)
             write_text_atomic(run_dir / BUILD_JSON, json.dumps(build_record, indent=2) + "\n")
             return result
 
@@ -227,16 +239,17 @@ class engine_from_onnx:  # noqa: N801 - a lazy stage named like Polygraphy's loa
         for prec in precisions:
             src = fp16_onnx if (prec == "fp16" and majors[0] >= 11) else onnx_path
             log(f"building {prec} engine with TensorRT {trt.__version__} ({len(self.profiles)} profiles)...")
-            plan = build_serialized_engine(
-                trt,
+            built = serialized_engine_from_onnx(
                 Path(src),
                 self.profiles,
                 fp16_flag=prec == "fp16" and majors[0] < 11,
                 timing_cache=timing_cache,
                 workspace_mib=self.workspace_mib,
                 optimization_level=self.optimization_level,
+                trt=trt,
             )
-            write_bytes_atomic(run_dir / prec / "model.plan", plan)
+            write_bytes_atomic(run_dir / prec / "model.plan", built.plan)
+            built.io.write_json(run_dir / prec / ENGINE_IO)
             result.engines[prec] = f"{prec}/model.plan"
         build_record["plugin_libraries"] = [str(p) for p in lib_paths]
         write_text_atomic(run_dir / BUILD_JSON, json.dumps(build_record, indent=2) + "\n")
@@ -265,65 +278,3 @@ class engine_from_onnx:  # noqa: N801 - a lazy stage named like Polygraphy's loa
     def to_json(self) -> dict:
         d = asdict(self)
         return {k: str(v) if isinstance(v, Path) else v for k, v in d.items()}
-
-
-def build_serialized_engine(
-    trt: Any,
-    onnx_path: Path,
-    profiles: list[dict[str, dict[str, list[int]]]],
-    *,
-    fp16_flag: bool,
-    timing_cache: Path | None,
-    workspace_mib: int | None,
-    optimization_level: int | None,
-) -> bytes:
-    """One engine with the TensorRT 10/11 Python API; plugin libraries must be loaded already."""
-    major = int(trt.__version__.split(".")[0])
-    logger = trt.Logger(trt.Logger.WARNING)
-    builder = trt.Builder(logger)
-    # 10: a weakly typed network so BuilderFlag.FP16 applies; 11: strongly typed is the only mode.
-    network = builder.create_network(0)
-    parser = trt.OnnxParser(network, logger)
-    if not parser.parse_from_file(str(onnx_path)):
-        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-        hint = ""
-        if "plugin" in errors.lower() or "creator" in errors.lower():
-            hint = (
-                " A plugin was not found: is its library built for this TensorRT and loaded (trt-pdk doctor)?"
-            )
-        raise UserError(f"TensorRT {trt.__version__}'s ONNX parser rejected {onnx_path}: {errors}.{hint}")
-    names = {network.get_input(i).name for i in range(network.num_inputs)}
-    config = builder.create_builder_config()
-    if workspace_mib is not None:
-        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_mib) << 20)
-    if optimization_level is not None:
-        config.builder_optimization_level = int(optimization_level)
-    if fp16_flag:
-        if major >= 11 or not hasattr(trt.BuilderFlag, "FP16"):
-            raise UserError(
-                f"TensorRT {trt.__version__} has no FP16 builder flag; FP16 comes from the fp16 graph."
-            )
-        config.set_flag(trt.BuilderFlag.FP16)
-    cache_bytes = timing_cache.read_bytes() if timing_cache and timing_cache.is_file() else b""
-    cache = config.create_timing_cache(cache_bytes)
-    config.set_timing_cache(cache, ignore_mismatch=False)
-    for i, prof in enumerate(profiles):
-        p = builder.create_optimization_profile()
-        for name, rng in prof.items():
-            if name not in names:
-                raise UserError(
-                    f"Profile {i} names {name!r}, not an input of the parsed network {sorted(names)}."
-                )
-            p.set_shape(name, tuple(rng["min"]), tuple(rng["opt"]), tuple(rng["max"]))
-        config.add_optimization_profile(p)
-    serialized = builder.build_serialized_network(network, config)
-    if serialized is None:
-        raise UserError(
-            f"TensorRT {trt.__version__} failed to build the engine from {onnx_path}; its log above says why."
-        )
-    if timing_cache is not None:
-        write_bytes_atomic(timing_cache, bytes(config.get_timing_cache().serialize()))
-    data = bytes(serialized)
-    if not data:
-        raise UserError("TensorRT returned an empty engine.")
-    return data

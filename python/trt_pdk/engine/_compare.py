@@ -48,48 +48,6 @@ def _feeds(model_inputs: list[Any], profile: dict, seed: int) -> dict[str, np.nd
     return feeds
 
 
-class _Runner:
-    def __init__(self, trt: Any, plan: bytes):
-        import torch
-
-        self.trt, self.torch = trt, torch
-        self.runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
-        self.engine = self.runtime.deserialize_cuda_engine(plan)
-        if self.engine is None:
-            raise UserError("TensorRT could not deserialize the engine; its log above says why.")
-        self.context = self.engine.create_execution_context()
-        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
-        self.inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
-        self.outputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
-
-    def _dtype(self, name: str) -> Any:
-        return self.torch.from_numpy(
-            np.zeros(1, dtype=self.trt.nptype(self.engine.get_tensor_dtype(name)))
-        ).dtype
-
-    def prepare(self, profile: int, feeds: dict[str, np.ndarray]) -> Any:
-        torch = self.torch
-        stream = torch.cuda.current_stream()
-        self.context.set_optimization_profile_async(profile, stream.cuda_stream)
-        keep, outs = [], {}
-        for name in self.inputs:
-            t = torch.from_numpy(np.ascontiguousarray(feeds[name])).to("cuda", self._dtype(name))
-            keep.append(t)
-            self.context.set_input_shape(name, tuple(t.shape))
-            self.context.set_tensor_address(name, t.data_ptr())
-        for name in self.outputs:
-            shape = tuple(self.context.get_tensor_shape(name))
-            t = torch.empty(shape, dtype=self._dtype(name), device="cuda")
-            keep.append(t)
-            outs[name] = t
-            self.context.set_tensor_address(name, t.data_ptr())
-        return keep, outs, stream
-
-    def run(self, stream: Any) -> None:
-        if not self.context.execute_async_v3(stream.cuda_stream):
-            raise UserError("TensorRT failed to run the engine; its log above says why.")
-
-
 def _reference(model: Any, where: str) -> Any:
     """feeds -> {output: array}: onnxruntime on CPU, else the plugins' native CPU references."""
     names = [o.name for o in model.graph.output]
@@ -119,7 +77,9 @@ def compare_precisions(run_dir: str | Path, iterations: int = 50, seed: int = 0)
         ``{"profiles": [{"profile": i, "shapes": {...}, "engines": {prec: {"latency_ms",
         "outputs": {name: {max_abs, max_rel, atol, rtol, pass}}}}}], "pass": bool}``.
     """
-    from trt_pdk.engine._build import GET_TENSORRT, running_tensorrt
+    from trt_pdk.engine._build import GET_TENSORRT
+    from trt_pdk.engine._runner import EngineRunner
+    from trt_pdk.engine._tensorrt import running_tensorrt
     from trt_pdk.lock import MANIFEST, require_matching_environment
     from trt_pdk.lock._libraries import load_plugin_libraries
 
@@ -152,33 +112,40 @@ def compare_precisions(run_dir: str | Path, iterations: int = 50, seed: int = 0)
     inits = {i.name for i in model.graph.initializer}
     inputs = [vi for vi in model.graph.input if vi.name not in inits]
     reference = _reference(model, build["model"])
-    runners = {p: _Runner(trt, (run_dir / rel).read_bytes()) for p, rel in build["engines"].items()}
+    runners = {p: EngineRunner((run_dir / rel).read_bytes()) for p, rel in build["engines"].items()}
     results, all_pass = [], True
+    stream = torch.cuda.current_stream()
     for i, prof in enumerate(build["profiles"]):
         feeds = _feeds(inputs, prof, seed + i)
         ref = reference(feeds)
         entry = {"profile": i, "shapes": {n: prof[n]["opt"] for n in prof}, "engines": {}}
         for prec, runner in runners.items():
-            keep, outs, stream = runner.prepare(i, feeds)
+            cuda_feeds = {
+                n: torch.from_numpy(np.ascontiguousarray(feeds[n])).to("cuda", runner.dtype(n))
+                for n in runner.input_names
+            }
+            bound = runner.bind(cuda_feeds, profile=i, stream=stream)
             for _ in range(5):
-                runner.run(stream)
+                runner.execute(stream)
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             times = []
             for _ in range(iterations):
                 start.record(stream)
-                runner.run(stream)
+                runner.execute(stream)
                 end.record(stream)
                 end.synchronize()
                 times.append(start.elapsed_time(end))
+            stream.synchronize()
+            outs = dict(zip(runner.output_names, runner.fetch(bound), strict=True))
             atol, rtol = TOLERANCES[prec]
             stats = {
                 n: error_stats(outs[n].float().cpu().numpy(), ref[n], atol, rtol)
-                for n in runner.outputs
+                for n in runner.output_names
                 if n in ref
             }
             all_pass &= all(s["pass"] for s in stats.values())
             entry["engines"][prec] = {"latency_ms": float(np.median(times)), "outputs": stats}
-            del keep
+            del bound
         results.append(entry)
     report = {"run_dir": str(run_dir), "tensorrt": trt.__version__, "profiles": results, "pass": all_pass}
     write_text_atomic(run_dir / "compare.json", json.dumps(report, indent=2) + "\n")

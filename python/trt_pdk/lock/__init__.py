@@ -29,10 +29,12 @@ __all__ = [
     "check_against_manifest",
     "environment_facts",
     "library_facts",
+    "load_manifest",
     "lock_run",
     "manifest_for_run",
     "refuse_wrong_major",
     "require_matching_environment",
+    "triton_container_of",
     "triton_release_for",
 ]
 
@@ -96,6 +98,25 @@ def lock_run(run_dir: str | Path, env: dict[str, Any] | None = None) -> Path:
     return write_text_atomic(Path(run_dir) / MANIFEST, json.dumps(manifest, indent=2) + "\n")
 
 
+def load_manifest(path: str | Path) -> dict[str, Any]:
+    """The manifest at `path` (``manifest.json`` or its run folder); UserError if it is not one."""
+    return _load(path)[1]
+
+
+def triton_container_of(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The Triton NGC container a manifest's engines deploy in, or None when unknown.
+
+    ``{"release": "25.02", "tensorrt": "10.8.0.43", "sure": bool, "match": ...}``: the
+    ``triton_container`` the lock recorded, else looked up from the manifest's ``tensorrt``
+    (a manifest locked where TensorRT was absent records none).
+    """
+    recorded = manifest.get("triton_container")
+    if isinstance(recorded, dict) and recorded.get("release"):
+        return recorded
+    built = manifest.get("tensorrt")
+    return triton_release_for(built) if built else None
+
+
 def _load(path: str | Path) -> tuple[Path, dict[str, Any]]:
     path = Path(path)
     if path.is_dir():
@@ -113,7 +134,7 @@ def _load(path: str | Path) -> tuple[Path, dict[str, Any]]:
 
 def _rebuild_or_container(manifest: dict[str, Any]) -> str:
     built = manifest.get("tensorrt")
-    tc = manifest.get("triton_container") or {}
+    tc = triton_container_of(manifest) or {}
     container = ""
     if tc.get("release"):
         container = (

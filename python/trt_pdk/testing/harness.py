@@ -401,7 +401,8 @@ def check_cuda(spec: PluginSpec, case: Case, points: list[Any]) -> Errors:
     return errors
 
 
-def _dynamic_dims(case: Case) -> list[list[int | str]]:
+def dynamic_dims(case: Case) -> list[list[int | str]]:
+    """Per input: its dims, a symbol (``in<i>_d<k>``) for each dynamic axis of the case."""
     dims: list[list[int | str]] = []
     for i, r in enumerate(case.shapes):
         dims.append([f"in{i}_d{k}" if k in r.dynamic_axes else r.min[k] for k in range(r.rank)])
@@ -419,7 +420,7 @@ def check_onnx(spec: PluginSpec, case: Case, points: list[Any]) -> Errors:
 
     attrs = spec.resolve_attrs(case.attrs)
     model = one_node_model(
-        spec, _dynamic_dims(case), list(case.dtypes), attrs, plugin_version=spec.versions[-1]
+        spec, dynamic_dims(case), list(case.dtypes), attrs, plugin_version=spec.versions[-1]
     )
     inferred = [DTYPE_NAMES.get(o.type.tensor_type.elem_type) for o in model.graph.output]
     run = onnx_cpu.evaluator(model, [spec])
@@ -444,8 +445,8 @@ def check_onnx(spec: PluginSpec, case: Case, points: list[Any]) -> Errors:
 
 def check_tensorrt(spec: PluginSpec, case: Case, points: list[Any], version: str) -> Errors:
     """Builds an engine from a one-node graph (profile = the case's range) and runs it."""
+    from trt_pdk.engine import EngineRunner, require_tensorrt, serialized_engine_from_onnx
     from trt_pdk.onnx_export import one_node_model
-    from trt_pdk.trt_engine import EngineRunner, Profile, engine_from_onnx, require_tensorrt
 
     require_tensorrt()
     import torch
@@ -459,13 +460,11 @@ def check_tensorrt(spec: PluginSpec, case: Case, points: list[Any], version: str
     except UserError as exc:
         raise Skipped(str(exc)) from None
     attrs = spec.resolve_attrs(case.attrs)
-    model = one_node_model(spec, _dynamic_dims(case), list(case.dtypes), attrs, plugin_version=version)
-    # Profiles name only the dynamic inputs; static ones keep the dims the graph declares.
-    dynamic = {
-        t.name: (r.min, r.opt, r.max) for t, r in zip(spec.inputs, case.shapes, strict=True) if r.dynamic_axes
-    }
-    profiles = [Profile(dynamic)] if dynamic else []
-    runner = EngineRunner(engine_from_onnx(model.SerializeToString(), profiles, load_plugin_libraries=False))
+    model = one_node_model(spec, dynamic_dims(case), list(case.dtypes), attrs, plugin_version=version)
+    built = serialized_engine_from_onnx(
+        model.SerializeToString(), case_profiles(spec, case), workspace_mib=1024
+    )
+    runner = EngineRunner(built.plan)
     errors = Errors()
     for shapes, inputs, expected in points:
         feeds = {t.name: x.cuda() for t, x in zip(spec.inputs, inputs, strict=True)}
@@ -473,6 +472,31 @@ def check_tensorrt(spec: PluginSpec, case: Case, points: list[Any], version: str
         what = f"tensorrt {VERSIONS[version]}, inputs {shapes}"
         errors.update(compare(outputs, expected, *_tolerance(spec, case, expected), what))
     return errors
+
+
+def case_profiles(spec: PluginSpec, case: Case, splits: int = 1) -> list[dict[str, dict[str, list[int]]]]:
+    """Optimization profiles covering the case's shape range, for the dynamic inputs only.
+
+    ``splits`` profiles cut each dynamic range at ``k / splits`` (``ShapeRange.at``), so
+    consecutive profiles share their boundary shape; one profile is the case's own
+    min/opt/max. Static inputs keep the dims the graph declares. No dynamic input: [].
+    """
+    dynamic = [(t, r) for t, r in zip(spec.inputs, case.shapes, strict=True) if r.dynamic_axes]
+    if not dynamic:
+        return []
+    if splits == 1:
+        return [{t.name: {"min": list(r.min), "opt": list(r.opt), "max": list(r.max)} for t, r in dynamic}]
+    return [
+        {
+            t.name: {
+                "min": list(r.at(k / splits)),
+                "opt": list(r.at((k + 0.5) / splits)),
+                "max": list(r.at((k + 1) / splits)),
+            }
+            for t, r in dynamic
+        }
+        for k in range(splits)
+    ]
 
 
 # ---- running ---------------------------------------------------------------------------

@@ -10,12 +10,11 @@ batching without a batch dimension, missing model files.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
+from trt_pdk.engine.io import EngineInput, EngineIO, EngineOutput, Profile  # noqa: F401 - re-exported
 from trt_pdk.errors import UserError
 
 # ONNX / numpy / engine-description dtype names -> Triton DataType names.
@@ -90,127 +89,8 @@ def client_datatype(triton_type: str) -> str:
 
 # --------------------------------------------------------------------------- engine I/O
 
-
-@dataclass(frozen=True)
-class Profile:
-    """One optimization profile's shape range for one input (full shapes, batch dim first)."""
-
-    min: tuple[int, ...]
-    opt: tuple[int, ...]
-    max: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class EngineInput:
-    name: str
-    dtype: str
-    profiles: tuple[Profile, ...]
-
-
-@dataclass(frozen=True)
-class EngineOutput:
-    name: str
-    dtype: str
-    shape: tuple[int, ...]  # -1 for dynamic dims, batch dim first
-
-
-@dataclass(frozen=True)
-class EngineIO:
-    """What a serialized engine exposes, as the engine stage records it beside ``model.plan``.
-
-    File ``engine_io.json`` (see :meth:`from_json`)::
-
-        {"inputs":  [{"name": "x", "dtype": "float32",
-                      "profiles": [{"min": [1, 256], "opt": [8, 256], "max": [32, 256]}]}],
-         "outputs": [{"name": "y", "dtype": "float32", "shape": [-1, 256]}],
-         "tensorrt_version": "10.5.0"}                 # optional
-
-    Every input lists the same number of profiles, in profile-index order. Shapes include
-    the batch dimension first (explicit-batch engines, as built from ONNX).
-    """
-
-    inputs: tuple[EngineInput, ...]
-    outputs: tuple[EngineOutput, ...]
-    tensorrt_version: str | None = None
-
-    FILE_NAME = "engine_io.json"
-
-    @property
-    def num_profiles(self) -> int:
-        return len(self.inputs[0].profiles) if self.inputs else 0
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "engine description") -> EngineIO:
-        try:
-            inputs = tuple(
-                EngineInput(
-                    name=str(i["name"]),
-                    dtype=str(i["dtype"]),
-                    profiles=tuple(
-                        Profile(tuple(p["min"]), tuple(p["opt"]), tuple(p["max"])) for p in i["profiles"]
-                    ),
-                )
-                for i in data["inputs"]
-            )
-            outputs = tuple(
-                EngineOutput(name=str(o["name"]), dtype=str(o["dtype"]), shape=tuple(o["shape"]))
-                for o in data["outputs"]
-            )
-        except (KeyError, TypeError) as exc:
-            raise UserError(
-                f"{source} is not an engine I/O description: missing or malformed {exc}. Expected "
-                '{"inputs": [{"name", "dtype", "profiles": [{"min", "opt", "max"}]}], '
-                '"outputs": [{"name", "dtype", "shape"}]}.'
-            ) from exc
-        io = cls(inputs, outputs, data.get("tensorrt_version"))
-        io.check(source)
-        return io
-
-    @classmethod
-    def from_json(cls, path: str | Path) -> EngineIO:
-        path = Path(path)
-        if not path.is_file():
-            raise UserError(
-                f"engine I/O description {path} does not exist. The engine stage writes "
-                f"{cls.FILE_NAME} beside model.plan; pass it with --engine-io."
-            )
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}.") from exc
-        return cls.from_dict(data, str(path))
-
-    def check(self, source: str = "engine description") -> None:
-        if not self.inputs or not self.outputs:
-            raise UserError(f"{source}: an engine needs at least one input and one output.")
-        counts = {len(i.profiles) for i in self.inputs}
-        if len(counts) != 1 or 0 in counts:
-            raise UserError(
-                f"{source}: every input must list the same, non-zero number of profiles (got "
-                + ", ".join(f"{i.name}: {len(i.profiles)}" for i in self.inputs)
-                + ")."
-            )
-        for inp in self.inputs:
-            for k, p in enumerate(inp.profiles):
-                if not len(p.min) == len(p.opt) == len(p.max):
-                    raise UserError(f"{source}: input {inp.name!r} profile {k}: min/opt/max ranks differ.")
-                if any(not (a <= b <= c) for a, b, c in zip(p.min, p.opt, p.max, strict=False)):
-                    raise UserError(
-                        f"{source}: input {inp.name!r} profile {k}: need min <= opt <= max per dim, got "
-                        f"min={list(p.min)} opt={list(p.opt)} max={list(p.max)}."
-                    )
-
-    def batch_range(self) -> tuple[int, int]:
-        """(largest min, smallest max) of the batch dim over every input and profile."""
-        lo = max(p.min[0] for i in self.inputs for p in i.profiles)
-        hi = min(p.max[0] for i in self.inputs for p in i.profiles)
-        return lo, hi
-
-    def preferred_batch_sizes(self, max_batch_size: int) -> list[int]:
-        """The profiles' opt and max batch sizes that fit ``max_batch_size``: where engines run best."""
-        sizes = {p.opt[0] for i in self.inputs for p in i.profiles}
-        sizes |= {p.max[0] for i in self.inputs for p in i.profiles}
-        return sorted(s for s in sizes if 1 <= s <= max_batch_size)
+# EngineIO, EngineInput, EngineOutput and Profile (imported above) are defined once, in
+# trt_pdk.engine.io: the engine stage writes engine_io.json, this module reads it.
 
 
 def engine_dims(inp: EngineInput) -> list[int]:

@@ -190,8 +190,10 @@ class _RepositoryStage:
         return []
 
     def __call__(self) -> _Written:
-        if self.manifest is not None and not self.manifest.is_file():
-            raise UserError(f"manifest {self.manifest} does not exist; pass the run's manifest.json.")
+        if self.manifest is not None:
+            from trt_pdk.lock import load_manifest
+
+            load_manifest(self.manifest)  # a trt-pdk manifest (`trt-pdk lock RUN_DIR`), else UserError
         _check_writable(self.output)
         model_dir = self.output / MODELS_DIR / self.name
         existing = versions(model_dir) if model_dir.is_dir() else []
@@ -229,8 +231,12 @@ class _RepositoryStage:
         local = launch_command("$HERE/" + MODELS_DIR, [f"$HERE/{PLUGINS_DIR}/{p.name}" for p in plugins])
         written.append(write_text_atomic(self.output / "launch.sh", _launch_script(local, plugins)))
         (self.output / "launch.sh").chmod(0o755)
-        tag = self.container_tag or container_tag_from(self.manifest, self._tensorrt_version())
-        written.append(write_text_atomic(self.output / "Dockerfile", _dockerfile(tag, command, cfg, plugins)))
+        if self.container_tag:
+            release = {"release": self.container_tag, "sure": True}
+        else:
+            release = container_release(self.manifest, self._tensorrt_version())
+        dockerfile = _dockerfile(release, command, cfg, plugins)
+        written.append(write_text_atomic(self.output / "Dockerfile", dockerfile))
         return _Written(
             self.output, self.output / MODELS_DIR, self.name, version, config_path, command, written
         )
@@ -263,7 +269,7 @@ class RepositoryFromEngine(_RepositoryStage):
         plan: the serialized engine.
         output: deployment folder (created; an existing one gains a version).
         name: model name (folder and ``config.pbtxt`` name).
-        engine_io: ``engine_io.json`` path or :class:`~trt_pdk.triton.config.EngineIO`;
+        engine_io: ``engine_io.json`` path or :class:`~trt_pdk.engine.io.EngineIO`;
             default ``engine_io.json`` beside the plan.
         batching: max batch size, dynamic batching, preferred sizes (default: from the
             profiles), instances. ``max_batch_size`` defaults to the largest batch every
@@ -299,9 +305,7 @@ class RepositoryFromEngine(_RepositoryStage):
             raise UserError(f"engine {self.plan} does not exist. Build it with the engine stage first.")
         io = self._io()
         shutil.copy2(self.plan, dest / "model.plan")
-        import json
-
-        (dest / tc.EngineIO.FILE_NAME).write_text(json.dumps(_io_dict(io), indent=2) + "\n", encoding="utf-8")
+        io.write_json(dest / tc.EngineIO.FILE_NAME)
 
     def _config(self, tmp_version: Path):
         io = self._io()
@@ -331,8 +335,9 @@ class RepositoryFromOnnx(_RepositoryStage):
         batching: default max batch 32, dynamic batching on, one CPU instance.
         version: version number (default: next free); an existing one is an error.
         version_policy: default ``latest { num_versions: 1 }``.
-        manifest: the run's manifest/lock, copied in as ``manifest.json``.
-        container_tag: NGC Triton tag (``24.10``) for the Dockerfile.
+        manifest: the run's manifest (``trt-pdk lock RUN_DIR``), copied in as ``manifest.json``;
+            its Triton release pins the Dockerfile's base image.
+        container_tag: NGC Triton tag (``24.10``) for the Dockerfile; overrides the manifest's.
         intra_op_threads: onnxruntime threads per instance (default 1).
         execution_env: a Python environment for the stub (``EXECUTION_ENV_PATH``); default
             the environment whose ``python3`` is first on the server's PATH.
@@ -443,23 +448,6 @@ def _external_data(path: Path) -> list[str]:
     return sorted(rels)
 
 
-def _io_dict(io: tc.EngineIO) -> dict:
-    return {
-        "inputs": [
-            {
-                "name": i.name,
-                "dtype": i.dtype,
-                "profiles": [
-                    {"min": list(p.min), "opt": list(p.opt), "max": list(p.max)} for p in i.profiles
-                ],
-            }
-            for i in io.inputs
-        ],
-        "outputs": [{"name": o.name, "dtype": o.dtype, "shape": list(o.shape)} for o in io.outputs],
-        **({"tensorrt_version": io.tensorrt_version} if io.tensorrt_version else {}),
-    }
-
-
 def _check_writable(out: Path) -> None:
     probe = out
     while not probe.exists():
@@ -505,56 +493,42 @@ def _q(arg: str) -> str:
     return '"' + arg.replace('"', '\\"') + '"' if ("$HERE" in arg or ";" in arg) else shlex.quote(arg)
 
 
-def container_tag_from(manifest: Path | None, tensorrt_version: str | None) -> str | None:
-    """The NGC Triton tag: from the manifest, else from the TensorRT->Triton release table."""
-    import json
+def container_release(manifest: Path | None, tensorrt_version: str | None) -> dict | None:
+    """The NGC Triton release to deploy in, or None when unknown.
+
+    The manifest's (:func:`trt_pdk.lock.triton_container_of`: the release the lock recorded,
+    or the one shipping the manifest's TensorRT), else the one shipping `tensorrt_version`
+    (the engine's, from ``engine_io.json``). Returns ``{"release", "tensorrt", "sure", "match"}``
+    as :func:`trt_pdk.lock.triton_release_for` does.
+    """
+    from trt_pdk.lock import load_manifest, triton_container_of, triton_release_for
 
     if manifest is not None:
-        try:
-            data = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            data = {}
-        for key in ("triton_container", "container_tag"):
-            tag = data.get(key) or (data.get("deploy") or {}).get(key)
-            if tag:
-                return str(tag)
-        tensorrt_version = tensorrt_version or (data.get("versions") or {}).get("tensorrt")
-    if tensorrt_version:
-        return _tag_from_release_table(tensorrt_version)
-    return None
+        found = triton_container_of(load_manifest(manifest))
+        if found is not None:
+            return found
+    return triton_release_for(tensorrt_version) if tensorrt_version else None
 
 
-def _tag_from_release_table(trt_version: str) -> str | None:
-    """Looks ``trt_version`` up in ``trt_pdk/data/triton_releases.json`` when that table ships.
-
-    Accepted shape: a list (or {"releases": [...]}) of {"container": "24.10", "tensorrt": "10.5.0"}.
-    """
-    import json
-    from importlib import resources
-
-    try:
-        text = resources.files("trt_pdk").joinpath("data", "triton_releases.json").read_text(encoding="utf-8")
-    except (FileNotFoundError, ModuleNotFoundError, OSError):
-        return None
-    data = json.loads(text)
-    rows = data.get("releases", []) if isinstance(data, dict) else data
-    major_minor = ".".join(trt_version.split(".")[:2])
-    for row in rows:
-        trt = str(row.get("tensorrt", ""))
-        if trt == trt_version or ".".join(trt.split(".")[:2]) == major_minor:
-            return str(row.get("container") or row.get("triton_container") or row.get("tag"))
-    return None
-
-
-def _dockerfile(tag: str | None, argv: list[str], cfg, plugins: list[Path]) -> str:
-    if tag is None:
+def _dockerfile(release: dict | None, argv: list[str], cfg, plugins: list[Path]) -> str:
+    if release is None:
         base = (
             "ARG TRITON_TAG\n# Set TRITON_TAG to the NGC release whose TensorRT built the engine (see\n"
             "# the Triton framework support matrix); a mismatch fails at load (server#7613).\n"
         )
         from_line = "FROM nvcr.io/nvidia/tritonserver:${TRITON_TAG}-py3"
     else:
-        base = f"# Pinned: Triton {tag} ships the TensorRT this engine was built with.\n"
+        tag = release["release"]
+        if release.get("tensorrt"):
+            base = f"# Pinned: Triton {tag} ships TensorRT {release['tensorrt']}, the engine's TensorRT"
+            base += f" ({release.get('match', 'exact')} match).\n"
+        else:
+            base = f"# Pinned: Triton {tag}, as given.\n"
+        if not release.get("sure", True):
+            base += (
+                "# Unverified table entry: check https://docs.nvidia.com/deeplearning/frameworks/"
+                "support-matrix/ before relying on it.\n"
+            )
         from_line = f"FROM nvcr.io/nvidia/tritonserver:{tag}-py3"
     lines = [
         "# Written by trt-pdk. Build: docker build -t my-model . ; run: docker run --gpus all "
