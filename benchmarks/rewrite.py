@@ -18,8 +18,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from trt_pdk.onnx_stages.patterns import fused_bias_gelu_patterns
 from trt_pdk.onnx_stages.rewrite import rewrite_model, rules_from_specs
+from trt_pdk.plugins.fused_bias_gelu.patterns import fused_bias_gelu_patterns
 from trt_pdk.spec import Attr, PluginSpec, Tensor, Tolerance, TorchOp
 
 D = 8

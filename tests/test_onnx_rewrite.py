@@ -17,8 +17,8 @@ from trt_pdk import onnx_cpu
 from trt_pdk.cli import main
 from trt_pdk.errors import UserError
 from trt_pdk.onnx_stages import Const, Op, Pattern, RewriteOnnx
-from trt_pdk.onnx_stages.patterns import fused_bias_gelu_patterns
 from trt_pdk.onnx_stages.rewrite import rewrite_model, rules_from_specs
+from trt_pdk.plugins.fused_bias_gelu.patterns import fused_bias_gelu_patterns
 from trt_pdk.plugins.rms_norm.patterns import rms_norm_patterns
 from trt_pdk.registry import get_spec
 from trt_pdk.spec import Attr, PluginSpec, Tensor, Tolerance, TorchOp

@@ -269,20 +269,12 @@ class ByteReader {
   size_t pos_ = 0;
 };
 
+// Exact signatures (not variadic templates), so a choice list written as {"a", "b"} binds.
 struct FieldCounter {
   uint16_t count = 0;
-  template <class... A>
-  void integer(A&&...) {
-    ++count;
-  }
-  template <class... A>
-  void real(A&&...) {
-    ++count;
-  }
-  template <class... A>
-  void choice(A&&...) {
-    ++count;
-  }
+  void integer(const char*, int32_t&, IntRange, const char* = "") { ++count; }
+  void real(const char*, float&, FloatRange, const char* = "") { ++count; }
+  void choice(const char*, std::string&, const std::vector<std::string>&, const char* = "") { ++count; }
 };
 
 template <class Op>

@@ -5,6 +5,7 @@
 //     static constexpr const char* kName = "MyOp";       // TensorRT plugin name = ONNX op_type
 //     static constexpr bool kHasV2 = true;               // IPluginV2DynamicExt version "1"
 //     static constexpr int32_t kNbInputs = 2, kNbOutputs = 1;
+//     static constexpr int32_t kNbOptionalInputs = 0;    // optional: the last inputs may be absent
 //     static constexpr int32_t kNbSizeTensorOutputs = 0;  // V3 size-tensor outputs (last ones)
 //     struct Attrs { float eps = 1e-6f; template <class V> void fields(V& v) { ... } };
 //     static void validate(const Attrs&);                // cross-field checks; throw pdk::Error
@@ -22,6 +23,12 @@
 //                              const void* const* inputs, void* const* outputs);
 //   };
 //
+// Optional inputs: with kNbOptionalInputs = k, a node may have kNbInputs - k .. kNbInputs
+// inputs (trailing ones absent, as ONNX allows). Functions taking `nbIn` get the actual count
+// (`supports` numbers outputs from nbIn); input arrays always hold kNbInputs entries, absent
+// ones with rank kAbsentRank (-1) and a null data pointer (pdk::isAbsent). Ops that do not
+// declare kNbOptionalInputs have none.
+//
 // `supports` follows TensorRT's convention: types[0..pos] are decided, answer for `pos`
 // in terms of the earlier ones. Formats are always linear; the adapters enforce that.
 // Errors are thrown as pdk::Error (PDK_CHECK / PDK_FAIL); adapters catch them at the ABI.
@@ -29,6 +36,7 @@
 
 #include <cstddef>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "common/attrs.h"
@@ -38,26 +46,63 @@
 
 namespace pdk {
 
+namespace detail {
+template <class Op, class = void>
+struct OptionalInputs : std::integral_constant<int32_t, 0> {};
+template <class Op>
+struct OptionalInputs<Op, std::void_t<decltype(Op::kNbOptionalInputs)>>
+    : std::integral_constant<int32_t, Op::kNbOptionalInputs> {};
+}  // namespace detail
+
+// How many trailing inputs of `Op` may be absent (0 unless the op declares kNbOptionalInputs).
+template <class Op>
+constexpr int32_t kNbOptionalInputs = detail::OptionalInputs<Op>::value;
+// The fewest inputs a node of `Op` may have.
+template <class Op>
+constexpr int32_t kMinInputs = Op::kNbInputs - kNbOptionalInputs<Op>;
+
+template <class Op>
+constexpr bool acceptsInputCount(int64_t n) {
+  static_assert(kNbOptionalInputs<Op> >= 0 && kNbOptionalInputs<Op> < Op::kNbInputs,
+                "kNbOptionalInputs must leave at least one required input");
+  return n >= kMinInputs<Op> && n <= Op::kNbInputs;
+}
+
+// The one message for a wrong input count, e.g. "FusedBiasGelu takes 1 or 2 inputs (...)".
+template <class Op>
+void checkInputCount(int64_t n) {
+  if (acceptsInputCount<Op>(n)) return;
+  if (kNbOptionalInputs<Op> == 0) PDK_FAIL(Op::kName, " takes ", Op::kNbInputs, " inputs, got ", n);
+  PDK_FAIL(Op::kName, " takes ", kMinInputs<Op>, (kNbOptionalInputs<Op> == 1 ? " or " : " to "), Op::kNbInputs,
+           " inputs (the last ", kNbOptionalInputs<Op>, " optional), got ", n);
+}
+
 // Integer evaluation of an op's shape rule, with a check of the input count first.
 template <class Op>
 std::vector<Shape<int64_t>> outputShapes(const typename Op::Attrs& attrs, const std::vector<Shape<int64_t>>& inputs,
                                          std::vector<int64_t>* upperBounds = nullptr) {
-  PDK_CHECK(static_cast<int32_t>(inputs.size()) == Op::kNbInputs, Op::kName, " takes ", Op::kNbInputs, " inputs, got ",
-            inputs.size());
+  checkInputCount<Op>(static_cast<int64_t>(inputs.size()));
+  std::vector<Shape<int64_t>> in(inputs);
+  Shape<int64_t> absent;
+  absent.nbDims = kAbsentRank;
+  in.resize(Op::kNbInputs, absent);
   std::vector<Shape<int64_t>> out(Op::kNbOutputs);
   IntExprBuilder builder;
-  Op::outputShapes(attrs, inputs.data(), Op::kNbInputs, out.data(), builder);
+  Op::outputShapes(attrs, in.data(), static_cast<int32_t>(inputs.size()), out.data(), builder);
   if (upperBounds) upperBounds->assign(1, builder.lastUpperBound);
   return out;
 }
 
 // The dtypes the op accepts as a list of full combinations (inputs then outputs), found
-// by walking `supports` position by position like TensorRT's builder does.
+// by walking `supports` position by position like TensorRT's builder does. `nbInputs`
+// (default: all) chooses how many of the optional inputs are present.
 template <class Op>
-std::vector<std::vector<DType>> supportedCombinations(const typename Op::Attrs& attrs) {
-  constexpr int32_t n = Op::kNbInputs + Op::kNbOutputs;
+std::vector<std::vector<DType>> supportedCombinations(const typename Op::Attrs& attrs,
+                                                      int32_t nbInputs = Op::kNbInputs) {
+  checkInputCount<Op>(nbInputs);
+  const int32_t n = nbInputs + Op::kNbOutputs;
   std::vector<std::vector<DType>> result;
-  std::vector<DType> current(n);
+  std::vector<DType> current(static_cast<size_t>(n));
   auto walk = [&](auto&& self, int32_t pos) -> void {
     if (pos == n) {
       result.push_back(current);
@@ -65,8 +110,8 @@ std::vector<std::vector<DType>> supportedCombinations(const typename Op::Attrs& 
     }
     for (DType t : {DType::kFLOAT, DType::kHALF, DType::kBF16, DType::kINT32, DType::kINT64, DType::kBOOL, DType::kINT8,
                     DType::kUINT8}) {
-      current[pos] = t;
-      if (Op::supports(attrs, pos, current.data(), Op::kNbInputs, Op::kNbOutputs)) self(self, pos + 1);
+      current[static_cast<size_t>(pos)] = t;
+      if (Op::supports(attrs, pos, current.data(), nbInputs, Op::kNbOutputs)) self(self, pos + 1);
     }
   };
   walk(walk, 0);

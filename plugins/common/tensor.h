@@ -30,6 +30,18 @@ struct TensorDesc {
   }
 };
 
+// An optional input that is absent (op.h, kNbOptionalInputs): rank -1, and its data
+// pointer is null. Ops receive input arrays of kNbInputs entries with absent ones marked so.
+constexpr int32_t kAbsentRank = -1;
+inline TensorDesc absentTensor() {
+  TensorDesc d;
+  d.nbDims = kAbsentRank;
+  return d;
+}
+inline bool isAbsent(const TensorDesc& d) {
+  return d.nbDims == kAbsentRank;
+}
+
 template <class E>
 struct Shape {
   int32_t nbDims = 0;

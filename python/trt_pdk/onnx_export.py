@@ -226,6 +226,8 @@ def translation_table(
     for spec in specs:
         packet = torch_ops.register(spec)
         table[packet.default] = translation(spec, plugin_version)
+        if spec.aten_translations is not None:  # standard ops that export to this plugin's node
+            table.update(spec.aten_translations())
     return table
 
 

@@ -328,6 +328,9 @@ class PluginSpec:
         namespace: TensorRT plugin namespace and ONNX domain.
         versions: plugin versions built: ``"1"`` IPluginV2DynamicExt (optional), ``"2"`` IPluginV3.
         replaces: ONNX patterns this plugin replaces (consumed by the rewrite stage).
+        aten_translations: optional ``() -> {aten op overload: translation}``: standard torch
+            ops that export to this plugin's node instead of being decomposed (e.g.
+            ``torch.ops.aten.bucketize.Tensor``); merged into the export translation table.
         native_module: the module whose ``ops`` dict holds this op's binding.
         library_package: the package whose ``lib/`` holds the plugin library.
         doc: one paragraph for the README.
@@ -344,6 +347,7 @@ class PluginSpec:
     namespace: str = "trt_pdk"
     versions: tuple[str, ...] = ("1", "2")
     replaces: tuple[Any, ...] = ()
+    aten_translations: Callable[[], Mapping[Any, Callable[..., Any]]] | None = None
     native_module: str = "trt_pdk._C"
     library_package: str = "trt_pdk"
     doc: str = ""

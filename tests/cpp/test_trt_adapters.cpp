@@ -196,6 +196,49 @@ struct OpCases<pdk::RmsNorm> {
   static std::vector<pdk::DType> rejected() { return {pdk::DType::kINT32, pdk::DType::kINT8}; }
 };
 
+template <>
+struct OpCases<pdk::Bucketize> {
+  static std::vector<std::vector<int64_t>> inputShapes() { return {{3, 0, 7}, {5}}; }
+  static Fields nonDefault() { return Fields().integer("right", 1).text("out_dtype", "int32"); }
+  static std::vector<BadCase> bad() {
+    std::vector<BadCase> cases;
+    cases.push_back({Fields().integer("right", 3), "'right'"});
+    cases.push_back({Fields().integer("right", -1), "'right'"});
+    cases.push_back({Fields().real("right", 1.0f), "'right'"});
+    cases.push_back({Fields().text("out_dtype", "float32"), "'out_dtype'"});
+    cases.push_back({Fields().integer("out_dtype", 3), "'out_dtype'"});
+    return cases;
+  }
+  static std::vector<pdk::DType> accepted() { return {pdk::DType::kFLOAT, pdk::DType::kHALF, pdk::DType::kINT32}; }
+  static std::vector<pdk::DType> rejected() { return {pdk::DType::kBF16, pdk::DType::kINT8, pdk::DType::kBOOL}; }
+};
+
+template <>
+struct OpCases<pdk::FusedBiasGelu> {
+  static std::vector<std::vector<int64_t>> inputShapes() { return {{2, 5, 16}, {16}}; }
+  static Fields nonDefault() { return Fields().text("approximate", "tanh"); }
+  static std::vector<BadCase> bad() {
+    std::vector<BadCase> cases;
+    cases.push_back({Fields().text("approximate", "fast"), "'approximate'"});
+    cases.push_back({Fields().text("approximate", ""), "'approximate'"});
+    cases.push_back({Fields().integer("approximate", 1), "'approximate'"});
+    return cases;
+  }
+  static std::vector<pdk::DType> accepted() { return {pdk::DType::kFLOAT, pdk::DType::kHALF, pdk::DType::kBF16}; }
+  static std::vector<pdk::DType> rejected() { return {pdk::DType::kINT32, pdk::DType::kINT8}; }
+};
+
+template <>
+struct OpCases<pdk::MaskedCompact> {
+  static std::vector<std::vector<int64_t>> inputShapes() { return {{300, 4, 3}, {300}}; }
+  static Fields nonDefault() { return Fields(); }  // no attributes
+  static std::vector<BadCase> bad() { return {}; }
+  static std::vector<pdk::DType> accepted() {
+    return {pdk::DType::kFLOAT, pdk::DType::kHALF, pdk::DType::kBF16, pdk::DType::kINT32, pdk::DType::kINT64};
+  }
+  static std::vector<pdk::DType> rejected() { return {pdk::DType::kINT8, pdk::DType::kBOOL}; }
+};
+
 // ---- helpers over the op core ------------------------------------------------------------
 
 template <class Op>
@@ -217,7 +260,7 @@ template <class Op>
 std::vector<pdk::TensorDesc> sampleInputs(const std::vector<pdk::DType>& types) {
   std::vector<pdk::TensorDesc> descs;
   const auto shapes = OpCases<Op>::inputShapes();
-  for (size_t i = 0; i < shapes.size(); ++i) {
+  for (size_t i = 0; i < shapes.size() && i < types.size(); ++i) {
     pdk::TensorDesc d;
     d.dtype = types[i];
     d.nbDims = static_cast<int32_t>(shapes[i].size());
@@ -260,9 +303,11 @@ std::vector<pdk::TensorDesc> expectedOutputs(const typename Op::Attrs& attrs, co
   std::vector<pdk::DType> inTypes;
   for (const auto& d : in) inTypes.push_back(d.dtype);
   std::vector<pdk::TensorDesc> out;
+  const auto nbIn = static_cast<int32_t>(inTypes.size());
+  inTypes.resize(Op::kNbInputs, pdk::DType::kFLOAT);
   for (int32_t i = 0; i < Op::kNbOutputs; ++i) {
     pdk::TensorDesc d;
-    d.dtype = Op::outputType(attrs, i, inTypes.data(), Op::kNbInputs);
+    d.dtype = Op::outputType(attrs, i, inTypes.data(), nbIn);
     d.nbDims = outShapes[static_cast<size_t>(i)].nbDims;
     for (int32_t k = 0; k < d.nbDims; ++k) d.dims[k] = outShapes[static_cast<size_t>(i)].d[k];
     out.push_back(d);
@@ -305,6 +350,113 @@ void checkRejects(Create&& create, const std::string& what) {
     shown = true;
     CHECK(log.find(c.mustMention) != std::string::npos, what, ": message does not name ", c.mustMention, ": ", log);
     CHECK(log.find(Op::kName) != std::string::npos, what, ": message does not name the plugin: ", log);
+  }
+}
+
+// ---- optional inputs: every smaller input count the op accepts ------------------------
+
+// The sample inputs without the last optional ones, for each count kMinInputs..kNbInputs-1.
+template <class Op, class F>
+void forEachShorterInputCount(F&& f) {
+  for (int32_t nb = pdk::kMinInputs<Op>; nb < Op::kNbInputs; ++nb) f(nb);
+}
+
+template <class Op>
+void checkOptionalInputsV2(nvinfer1::IPluginV2DynamicExt& plugin, const std::string& what) {
+  forEachShorterInputCount<Op>([&](int32_t nb) {
+    const typename Op::Attrs defaults{};
+    const std::string where = str(what, " with ", nb, " input(s)");
+    const auto combos = pdk::supportedCombinations<Op>(defaults, nb);
+    CHECK(!combos.empty(), where, ": no supported type combination");
+    for (const auto& combo : combos) {
+      const auto in = sampleInputs<Op>(std::vector<pdk::DType>(combo.begin(), combo.begin() + nb));
+      const auto out = expectedOutputs<Op>(defaults, in);
+      TestExprBuilder builder;
+      std::vector<nvinfer1::DimsExprs> inDims;
+      for (const auto& d : in) inDims.push_back(builder.dims(std::vector<int64_t>(d.dims, d.dims + d.nbDims)));
+      for (int32_t o = 0; o < Op::kNbOutputs; ++o) {
+        const nvinfer1::DimsExprs dims = plugin.getOutputDimensions(o, inDims.data(), nb, builder);
+        CHECK(dims.nbDims == out[static_cast<size_t>(o)].nbDims, where, ": output ", o, " rank");
+      }
+      std::vector<nvinfer1::PluginTensorDesc> io;
+      for (const auto& d : in) io.push_back(toPlugin(d));
+      for (const auto& d : out) io.push_back(toPlugin(d));
+      for (int32_t pos = 0; pos < nb + Op::kNbOutputs; ++pos)
+        CHECK(plugin.supportsFormatCombination(pos, io.data(), nb, Op::kNbOutputs), where, ": pos ", pos);
+      std::vector<nvinfer1::DataType> inTypes;
+      for (const auto& d : in) inTypes.push_back(static_cast<nvinfer1::DataType>(d.dtype));
+      for (int32_t o = 0; o < Op::kNbOutputs; ++o)
+        CHECK(plugin.getOutputDataType(o, inTypes.data(), nb) ==
+                  static_cast<nvinfer1::DataType>(out[static_cast<size_t>(o)].dtype),
+              where, ": output type ", o);
+      std::vector<nvinfer1::DynamicPluginTensorDesc> dynIn, dynOut;
+      for (const auto& d : in) dynIn.push_back(toDynamic(d));
+      for (const auto& d : out) dynOut.push_back(toDynamic(d));
+      const std::string log =
+          loggedDuring([&] { plugin.configurePlugin(dynIn.data(), nb, dynOut.data(), Op::kNbOutputs); });
+      CHECK(log.empty(), where, ": configurePlugin logged: ", log);
+      CHECK(plugin.getWorkspaceSize(io.data(), nb, io.data() + nb, Op::kNbOutputs) ==
+                Op::workspaceSize(defaults, in.data(), nb, out.data(), Op::kNbOutputs),
+            where, ": workspace size");
+    }
+  });
+}
+
+template <class Op>
+void checkOptionalInputsV3(nvinfer1::IPluginV3OneBuild& build, nvinfer1::IPluginV3OneRuntime& runtime,
+                           const std::string& what) {
+  forEachShorterInputCount<Op>([&](int32_t nb) {
+    const typename Op::Attrs defaults{};
+    const std::string where = str(what, " with ", nb, " input(s)");
+    const auto combos = pdk::supportedCombinations<Op>(defaults, nb);
+    CHECK(!combos.empty(), where, ": no supported type combination");
+    for (const auto& combo : combos) {
+      const auto in = sampleInputs<Op>(std::vector<pdk::DType>(combo.begin(), combo.begin() + nb));
+      const auto out = expectedOutputs<Op>(defaults, in);
+      TestExprBuilder builder;
+      std::vector<nvinfer1::DimsExprs> inDims;
+      for (const auto& d : in) inDims.push_back(builder.dims(std::vector<int64_t>(d.dims, d.dims + d.nbDims)));
+      std::vector<nvinfer1::DimsExprs> outDims(Op::kNbOutputs);
+      CHECK(build.getOutputShapes(inDims.data(), nb, nullptr, 0, outDims.data(), Op::kNbOutputs, builder) == 0, where,
+            ": getOutputShapes");
+      for (int32_t o = 0; o < Op::kNbOutputs; ++o)
+        CHECK(outDims[static_cast<size_t>(o)].nbDims == out[static_cast<size_t>(o)].nbDims, where, ": output ", o,
+              " rank");
+      std::vector<nvinfer1::DynamicPluginTensorDesc> io;
+      for (const auto& d : in) io.push_back(toDynamic(d));
+      for (const auto& d : out) io.push_back(toDynamic(d));
+      for (int32_t pos = 0; pos < nb + Op::kNbOutputs; ++pos)
+        CHECK(build.supportsFormatCombination(pos, io.data(), nb, Op::kNbOutputs), where, ": pos ", pos);
+      std::vector<nvinfer1::DataType> inTypes, outTypes(Op::kNbOutputs);
+      for (const auto& d : in) inTypes.push_back(static_cast<nvinfer1::DataType>(d.dtype));
+      CHECK(build.getOutputDataTypes(outTypes.data(), Op::kNbOutputs, inTypes.data(), nb) == 0, where);
+      for (int32_t o = 0; o < Op::kNbOutputs; ++o)
+        CHECK(outTypes[static_cast<size_t>(o)] == static_cast<nvinfer1::DataType>(out[static_cast<size_t>(o)].dtype),
+              where, ": output type ", o);
+      CHECK(build.configurePlugin(io.data(), nb, io.data() + nb, Op::kNbOutputs) == 0, where, ": configurePlugin");
+      CHECK(build.getWorkspaceSize(io.data(), nb, io.data() + nb, Op::kNbOutputs) ==
+                Op::workspaceSize(defaults, in.data(), nb, out.data(), Op::kNbOutputs),
+            where, ": workspace size");
+      std::vector<nvinfer1::PluginTensorDesc> plain;
+      for (const auto& d : io) plain.push_back(d.desc);
+      CHECK(runtime.onShapeChange(plain.data(), nb, plain.data() + nb, Op::kNbOutputs) == 0, where, ": onShapeChange");
+    }
+  });
+}
+
+// An op with optional inputs cannot know at enqueue how many it got until configurePlugin /
+// onShapeChange told it: enqueue before that must fail with a message, not guess.
+template <class Op>
+void checkEnqueueNeedsInputCount(nvinfer1::IPluginV3OneRuntime& fresh, const std::string& what) {
+  if constexpr (pdk::kNbOptionalInputs<Op> > 0) {
+    std::vector<nvinfer1::PluginTensorDesc> io(Op::kNbInputs + Op::kNbOutputs);
+    const void* inputs[Op::kNbInputs] = {};
+    void* outputs[Op::kNbOutputs] = {};
+    int32_t status = 0;
+    const std::string log = loggedDuring(
+        [&] { status = fresh.enqueue(io.data(), io.data() + Op::kNbInputs, inputs, outputs, nullptr, nullptr); });
+    CHECK(status != 0, what, ": enqueue before onShapeChange must fail");
+    CHECK(log.find("onShapeChange") != std::string::npos, what, ": message must say why: ", log);
   }
 }
 
@@ -365,8 +517,9 @@ void checkV2(nvinfer1::IPluginCreator& creator, const char* ns) {
                 out.d[k]->getConstantValue() == expected[static_cast<size_t>(o)].dims[k],
             what, ": output ", o, " dim ", k);
   }
-  CHECK(!loggedDuring([&] { plugin->getOutputDimensions(0, inDims.data(), Op::kNbInputs - 1, builder); }).empty(), what,
-        ": a wrong input count must be reported");
+  CHECK(!loggedDuring([&] { plugin->getOutputDimensions(0, inDims.data(), pdk::kMinInputs<Op> - 1, builder); }).empty(),
+        what, ": a wrong input count must be reported");
+  checkOptionalInputsV2<Op>(*plugin, what);
 
   // Formats and types: the op's combinations in linear format pass, anything else fails.
   constexpr int32_t n = Op::kNbInputs + Op::kNbOutputs;
@@ -498,6 +651,7 @@ void checkV3(nvinfer1::IPluginCreatorV3One& creator, const char* ns) {
   auto* runtime = capability<nvinfer1::IPluginV3OneRuntime>(*plugin, nvinfer1::PluginCapabilityType::kRUNTIME,
                                                             "PLUGIN_V3ONE_RUNTIME");
   if (!core || !build || !runtime) return;
+  checkEnqueueNeedsInputCount<Op>(*runtime, what);
   CHECK(std::string(core->getPluginName()) == Op::kName, what);
   CHECK(std::string(core->getPluginVersion()) == "2", what);
   CHECK(std::string(core->getPluginNamespace()) == ns, what);
@@ -563,9 +717,12 @@ void checkV3(nvinfer1::IPluginCreatorV3One& creator, const char* ns) {
       CHECK(out.d[k] && out.d[k]->getConstantValue() == expected[static_cast<size_t>(o)].dims[k], what, ": output ", o,
             " dim ", k);
   }
-  CHECK(build->getOutputShapes(inDims.data(), Op::kNbInputs - 1, nullptr, 0, outDims.data(), Op::kNbOutputs, builder) !=
-            0,
+  CHECK(build->getOutputShapes(inDims.data(), pdk::kMinInputs<Op> - 1, nullptr, 0, outDims.data(), Op::kNbOutputs,
+                               builder) != 0,
         what, ": wrong input count must fail");
+  for (int32_t o = Op::kNbOutputs - Op::kNbSizeTensorOutputs; o < Op::kNbOutputs; ++o)
+    CHECK(outDims[static_cast<size_t>(o)].nbDims == 0, what, ": size tensor output ", o, " must be 0-D");
+  checkOptionalInputsV3<Op>(*build, *runtime, what);
 
   constexpr int32_t n = Op::kNbInputs + Op::kNbOutputs;
   const auto combos = pdk::supportedCombinations<Op>(defaults);
@@ -639,6 +796,20 @@ Library open(const char* path) {
 
 template <class Op>
 void checkOp(nvinfer1::IPluginCreatorInterface* const* creators, int32_t nb, const char* ns, int32_t& matched) {
+  int32_t v2 = 0, v3 = 0;
+  for (int32_t i = 0; i < nb; ++i) {
+    const std::string kind = interfaceKind(*creators[i]);
+    const char* name =
+        kind == "PLUGIN CREATOR_V1"      ? static_cast<nvinfer1::IPluginCreator*>(creators[i])->getPluginName()
+        : kind == "PLUGIN CREATOR_V3ONE" ? static_cast<nvinfer1::IPluginCreatorV3One*>(creators[i])->getPluginName()
+                                         : "";
+    if (std::string(name) != Op::kName) continue;
+    (kind == "PLUGIN CREATOR_V1" ? v2 : v3) += 1;
+  }
+  CHECK(v2 == (Op::kHasV2 ? 1 : 0), Op::kName, ": ", v2, " IPluginV2DynamicExt creator(s), expected ",
+        Op::kHasV2 ? "1" : "none (kHasV2 = false)");
+  CHECK(v3 == 1, Op::kName, ": ", v3, " IPluginV3 creator(s), expected 1");
+  if (!Op::kHasV2) std::printf("  %s v1: none, as declared (kHasV2 = false)\n", Op::kName);
   for (int32_t i = 0; i < nb; ++i) {
     nvinfer1::IPluginCreatorInterface* c = creators[i];
     const std::string kind = interfaceKind(*c);
@@ -733,6 +904,12 @@ int main(int argc, char** argv) {
       CHECK(getRegistry()->registerCreator(*creators[i], ns), "TensorRT's own registration of creator ", i);
     CHECK(registeredCount(getRegistry) == expected, "one registration per creator");
     CHECK(getRegistry()->getCreator(pdk::RmsNorm::kName, "2", ns) != nullptr, "RMSNorm v2 findable");
+#define PDK_CHECK_REGISTERED(Op)                                                                                \
+  CHECK(getRegistry()->getCreator(Op::kName, "2", ns) != nullptr, Op::kName, " v2 (IPluginV3) findable");       \
+  CHECK((getRegistry()->getCreator(Op::kName, "1", ns) != nullptr) == Op::kHasV2, Op::kName, " v1 registered ", \
+        "exactly when kHasV2");
+    PDK_FOR_EACH_OP(PDK_CHECK_REGISTERED)
+#undef PDK_CHECK_REGISTERED
   } else if (mode == "mismatch") {
     CHECK(registeredCount(getRegistry) == 0, "a library built for another TensorRT major must register nothing");
     int32_t nb = -1;

@@ -117,8 +117,7 @@ inline std::vector<int64_t> dimsOf(const Shape<int64_t>& s) {
 
 template <class Op>
 std::vector<DType> inputTypes(const std::vector<std::string>& names) {
-  PDK_CHECK(static_cast<int32_t>(names.size()) == Op::kNbInputs, Op::kName, " takes ", Op::kNbInputs, " inputs, got ",
-            names.size(), " dtypes");
+  checkInputCount<Op>(static_cast<int64_t>(names.size()));
   std::vector<DType> types;
   for (const auto& n : names) types.push_back(dtypeFromName(n));
   return types;
@@ -134,18 +133,25 @@ std::vector<std::vector<int64_t>> outputShapesOf(const typename Op::Attrs& attrs
   return out;
 }
 
+// kNbInputs descriptions; absent optional inputs are marked (pdk::absentTensor).
 template <class Op>
 std::vector<TensorDesc> inputDescs(const std::vector<std::vector<int64_t>>& shapes, const std::vector<DType>& types) {
   PDK_CHECK(shapes.size() == types.size(), Op::kName, ": ", shapes.size(), " shapes but ", types.size(), " dtypes");
+  checkInputCount<Op>(static_cast<int64_t>(shapes.size()));
   std::vector<TensorDesc> in;
   for (size_t i = 0; i < shapes.size(); ++i) in.push_back(descFrom(shapes[i], types[i]));
+  in.resize(static_cast<size_t>(Op::kNbInputs), absentTensor());
   return in;
 }
 
 template <class Op>
 std::vector<DType> outputTypesOf(const typename Op::Attrs& attrs, const std::vector<DType>& in) {
+  checkInputCount<Op>(static_cast<int64_t>(in.size()));
+  std::vector<DType> padded(in);
+  padded.resize(static_cast<size_t>(Op::kNbInputs), DType::kFLOAT);
   std::vector<DType> out;
-  for (int32_t i = 0; i < Op::kNbOutputs; ++i) out.push_back(Op::outputType(attrs, i, in.data(), Op::kNbInputs));
+  for (int32_t i = 0; i < Op::kNbOutputs; ++i)
+    out.push_back(Op::outputType(attrs, i, padded.data(), static_cast<int32_t>(in.size())));
   return out;
 }
 
@@ -153,8 +159,8 @@ template <class Op>
 py::list cpuReference(const py::dict& attrDict, const py::list& arrays, const std::vector<std::string>& dtypeNames) {
   const auto attrs = attrsFromDict<Op>(attrDict);
   const auto types = inputTypes<Op>(dtypeNames);
-  PDK_CHECK(static_cast<int32_t>(arrays.size()) == Op::kNbInputs, Op::kName, " takes ", Op::kNbInputs, " inputs, got ",
-            arrays.size(), " arrays");
+  PDK_CHECK(arrays.size() == types.size(), Op::kName, ": ", arrays.size(), " arrays but ", types.size(), " dtypes");
+  const auto nbIn = static_cast<int32_t>(arrays.size());
   std::vector<py::array> inputs;
   std::vector<std::vector<int64_t>> shapes;
   for (size_t i = 0; i < arrays.size(); ++i) {
@@ -166,7 +172,7 @@ py::list cpuReference(const py::dict& attrDict, const py::list& arrays, const st
     inputs.push_back(a);
   }
   auto in = inputDescs<Op>(shapes, types);
-  Op::checkInputs(attrs, in.data(), Op::kNbInputs);
+  Op::checkInputs(attrs, in.data(), nbIn);
   std::vector<int64_t> upperBounds;
   std::vector<Shape<int64_t>> inShapes;
   for (const auto& s : shapes) inShapes.push_back(shapeFrom(s));
@@ -177,6 +183,7 @@ py::list cpuReference(const py::dict& attrDict, const py::list& arrays, const st
   std::vector<const void*> inPtrs;
   std::vector<void*> outPtrs;
   for (auto& a : inputs) inPtrs.push_back(a.data());
+  inPtrs.resize(static_cast<size_t>(Op::kNbInputs), nullptr);
   for (int32_t i = 0; i < Op::kNbOutputs; ++i) {
     std::vector<int64_t> dims = dimsOf(outShapes[i]);
     for (auto& d : dims)
@@ -213,6 +220,9 @@ void cudaLaunch(const py::dict& attrDict, const std::vector<uintptr_t>& inPtrs,
   const auto attrs = attrsFromDict<Op>(attrDict);
   const auto types = inputTypes<Op>(inTypes);
   auto in = inputDescs<Op>(inShapes, types);
+  const auto nbIn = static_cast<int32_t>(types.size());
+  PDK_CHECK(inPtrs.size() == types.size(), Op::kName, ": ", inPtrs.size(), " input pointers but ", types.size(),
+            " dtypes");
   const auto outTypes = outputTypesOf<Op>(attrs, types);
   PDK_CHECK(static_cast<int32_t>(outPtrs.size()) == Op::kNbOutputs &&
                 static_cast<int32_t>(outShapes.size()) == Op::kNbOutputs,
@@ -222,8 +232,9 @@ void cudaLaunch(const py::dict& attrDict, const std::vector<uintptr_t>& inPtrs,
   std::vector<const void*> inputs;
   std::vector<void*> outputs;
   for (auto p : inPtrs) inputs.push_back(reinterpret_cast<const void*>(p));
+  inputs.resize(static_cast<size_t>(Op::kNbInputs), nullptr);
   for (auto p : outPtrs) outputs.push_back(reinterpret_cast<void*>(p));
-  Op::checkInputs(attrs, in.data(), Op::kNbInputs);
+  Op::checkInputs(attrs, in.data(), nbIn);
   py::gil_scoped_release release;
   Op::enqueue(attrs, in.data(), out.data(), inputs.data(), outputs.data(), reinterpret_cast<void*>(workspace),
               reinterpret_cast<Stream>(stream));
@@ -242,6 +253,7 @@ void bindOp(py::module_& m, py::dict& registry) {
   cls.def_property_readonly("name", [](const OpBinding<Op>&) { return Op::kName; })
       .def_property_readonly("has_v2", [](const OpBinding<Op>&) { return Op::kHasV2; })
       .def_property_readonly("num_inputs", [](const OpBinding<Op>&) { return Op::kNbInputs; })
+      .def_property_readonly("num_optional_inputs", [](const OpBinding<Op>&) { return kNbOptionalInputs<Op>; })
       .def_property_readonly("num_outputs", [](const OpBinding<Op>&) { return Op::kNbOutputs; })
       .def_property_readonly("num_size_tensor_outputs", [](const OpBinding<Op>&) { return Op::kNbSizeTensorOutputs; })
       .def("fields",
@@ -277,16 +289,20 @@ void bindOp(py::module_& m, py::dict& registry) {
             return outputShapesOf<Op>(attrsFromDict<Op>(a), shapes);
           },
           "Evaluates the shape rule on integers; -1 marks a data-dependent dimension.")
-      .def("supported_dtypes",
-           [](const OpBinding<Op>&, const py::dict& a) {
-             std::vector<std::vector<std::string>> out;
-             for (const auto& combo : supportedCombinations<Op>(attrsFromDict<Op>(a))) {
-               std::vector<std::string> names;
-               for (DType t : combo) names.push_back(dtypeName(t));
-               out.push_back(names);
-             }
-             return out;
-           })
+      .def(
+          "supported_dtypes",
+          [](const OpBinding<Op>&, const py::dict& a, const py::object& nbInputs) {
+            const int32_t n = nbInputs.is_none() ? Op::kNbInputs : nbInputs.cast<int32_t>();
+            std::vector<std::vector<std::string>> out;
+            for (const auto& combo : supportedCombinations<Op>(attrsFromDict<Op>(a), n)) {
+              std::vector<std::string> names;
+              for (DType t : combo) names.push_back(dtypeName(t));
+              out.push_back(names);
+            }
+            return out;
+          },
+          py::arg("attrs"), py::arg("num_inputs") = py::none(),
+          "Dtype combinations (inputs, then outputs); num_inputs leaves optional inputs out.")
       .def("output_dtypes",
            [](const OpBinding<Op>&, const py::dict& a, const std::vector<std::string>& in) {
              std::vector<std::string> names;
@@ -303,13 +319,13 @@ void bindOp(py::module_& m, py::dict& registry) {
              const auto outTypes = outputTypesOf<Op>(attrs, types);
              std::vector<TensorDesc> out;
              for (int32_t i = 0; i < Op::kNbOutputs; ++i) out.push_back(descFrom(outShapes[i], outTypes[i]));
-             return Op::workspaceSize(attrs, in.data(), Op::kNbInputs, out.data(), Op::kNbOutputs);
+             return Op::workspaceSize(attrs, in.data(), static_cast<int32_t>(types.size()), out.data(), Op::kNbOutputs);
            })
       .def("check_inputs",
            [](const OpBinding<Op>&, const py::dict& a, const std::vector<std::vector<int64_t>>& shapes,
               const std::vector<std::string>& dtypes) {
              auto in = inputDescs<Op>(shapes, inputTypes<Op>(dtypes));
-             Op::checkInputs(attrsFromDict<Op>(a), in.data(), Op::kNbInputs);
+             Op::checkInputs(attrsFromDict<Op>(a), in.data(), static_cast<int32_t>(dtypes.size()));
            })
       .def(
           "cpu",

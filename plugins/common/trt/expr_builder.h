@@ -5,6 +5,7 @@
 #include <NvInferRuntime.h>
 
 #include "common/error.h"
+#include "common/op.h"
 #include "common/tensor.h"
 
 namespace pdk::trt {
@@ -72,13 +73,14 @@ inline nvinfer1::DimsExprs toDimsExprs(const Shape<TrtExprBuilder::Expr>& shape,
 template <class Op>
 void outputDims(const typename Op::Attrs& attrs, const nvinfer1::DimsExprs* inputs, int32_t nbInputs,
                 nvinfer1::DimsExprs* outputs, nvinfer1::IExprBuilder& exprBuilder, bool allowSizeTensors) {
-  PDK_CHECK(nbInputs == Op::kNbInputs && inputs != nullptr, Op::kName, " takes ", Op::kNbInputs, " inputs, got ",
-            nbInputs);
+  checkInputCount<Op>(nbInputs);
+  PDK_CHECK(inputs != nullptr, Op::kName, ": got a null input shape array");
   Shape<TrtExprBuilder::Expr> in[Op::kNbInputs];
-  for (int32_t i = 0; i < Op::kNbInputs; ++i) in[i] = toShape(inputs[i]);
+  for (int32_t i = 0; i < Op::kNbInputs; ++i) in[i].nbDims = kAbsentRank;  // absent optional inputs
+  for (int32_t i = 0; i < nbInputs; ++i) in[i] = toShape(inputs[i]);
   Shape<TrtExprBuilder::Expr> out[Op::kNbOutputs];
   TrtExprBuilder builder(exprBuilder, allowSizeTensors);
-  Op::outputShapes(attrs, in, Op::kNbInputs, out, builder);
+  Op::outputShapes(attrs, in, nbInputs, out, builder);
   for (int32_t i = 0; i < Op::kNbOutputs; ++i) outputs[i] = toDimsExprs(out[i], i);
 }
 

@@ -4,7 +4,10 @@
 
 #include <NvInferRuntime.h>
 
+#include <vector>
+
 #include "common/error.h"
+#include "common/op.h"
 #include "common/tensor.h"
 #include "common/trt/convert.h"
 
@@ -15,8 +18,9 @@ namespace pdk::trt {
 template <class Op, class Desc>
 bool supportsCombination(const typename Op::Attrs& attrs, int32_t pos, const Desc* inOut, int32_t nbInputs,
                          int32_t nbOutputs, const nvinfer1::PluginTensorDesc& (*descOf)(const Desc&)) {
-  PDK_CHECK(nbInputs == Op::kNbInputs && nbOutputs == Op::kNbOutputs, Op::kName, " has ", Op::kNbInputs, " inputs and ",
-            Op::kNbOutputs, " outputs, TensorRT asked with ", nbInputs, " and ", nbOutputs);
+  checkInputCount<Op>(nbInputs);
+  PDK_CHECK(nbOutputs == Op::kNbOutputs, Op::kName, " has ", Op::kNbOutputs, " outputs, TensorRT asked with ",
+            nbOutputs);
   PDK_CHECK(inOut != nullptr && pos >= 0 && pos < nbInputs + nbOutputs, Op::kName,
             ": supportsFormatCombination position ", pos, " out of range");
   if (descOf(inOut[pos]).format != nvinfer1::TensorFormat::kLINEAR) return false;
@@ -35,32 +39,57 @@ inline const nvinfer1::PluginTensorDesc& descOfDynamic(const nvinfer1::DynamicPl
 template <class Op>
 void outputTypesOf(const typename Op::Attrs& attrs, nvinfer1::DataType* outputs, int32_t nbOutputs,
                    const nvinfer1::DataType* inputs, int32_t nbInputs) {
-  PDK_CHECK(nbInputs == Op::kNbInputs && inputs != nullptr, Op::kName, " takes ", Op::kNbInputs, " inputs, got ",
-            nbInputs);
+  checkInputCount<Op>(nbInputs);
+  PDK_CHECK(inputs != nullptr, Op::kName, ": getOutputDataTypes got a null input type array");
   PDK_CHECK(nbOutputs == Op::kNbOutputs && outputs != nullptr, Op::kName, " has ", Op::kNbOutputs,
             " outputs, TensorRT asked for ", nbOutputs);
   DType in[Op::kNbInputs];
-  for (int32_t i = 0; i < Op::kNbInputs; ++i) in[i] = toDType(inputs[i]);
+  for (int32_t i = 0; i < nbInputs; ++i) in[i] = toDType(inputs[i]);
   for (int32_t i = 0; i < Op::kNbOutputs; ++i) outputs[i] = toDataType(Op::outputType(attrs, i, in, nbInputs));
 }
 
 template <class Op>
 void checkCounts(int32_t nbInputs, int32_t nbOutputs) {
-  PDK_CHECK(nbInputs == Op::kNbInputs && nbOutputs == Op::kNbOutputs, Op::kName, " has ", Op::kNbInputs, " inputs and ",
-            Op::kNbOutputs, " outputs, got ", nbInputs, " and ", nbOutputs);
+  checkInputCount<Op>(nbInputs);
+  PDK_CHECK(nbOutputs == Op::kNbOutputs, Op::kName, " has ", Op::kNbOutputs, " outputs, got ", nbOutputs);
+}
+
+// The op sees kNbInputs descriptions; absent optional inputs are marked (pdk::absentTensor).
+template <class Op>
+std::vector<TensorDesc> withAbsentInputs(std::vector<TensorDesc> in) {
+  in.resize(static_cast<size_t>(Op::kNbInputs), absentTensor());
+  return in;
+}
+
+// enqueue() is not told how many inputs the node has. Ops without optional inputs always
+// have all of them; for the others the adapters remember the count from configurePlugin /
+// onShapeChange, which TensorRT calls before the first enqueue (`nbInputs` < 0: not seen).
+template <class Op>
+int32_t inputCountForEnqueue(int32_t nbInputs) {
+  if (kNbOptionalInputs<Op> == 0) return Op::kNbInputs;
+  PDK_CHECK(nbInputs >= 0, Op::kName,
+            ": enqueue before configurePlugin/onShapeChange, so the number of inputs (optional ones may be "
+            "absent) is unknown");
+  return nbInputs;
 }
 
 template <class Op>
-void enqueueOp(const typename Op::Attrs& attrs, const nvinfer1::PluginTensorDesc* inputDesc,
+void enqueueOp(const typename Op::Attrs& attrs, int32_t nbInputs, const nvinfer1::PluginTensorDesc* inputDesc,
                const nvinfer1::PluginTensorDesc* outputDesc, const void* const* inputs, void* const* outputs,
                void* workspace, cudaStream_t stream) {
   PDK_CHECK(inputDesc != nullptr && outputDesc != nullptr, Op::kName, ": enqueue got null tensor descriptions");
+  nbInputs = inputCountForEnqueue<Op>(nbInputs);
+  PDK_CHECK(inputs != nullptr || nbInputs == 0, Op::kName, ": enqueue got a null input pointer array");
   TensorDesc in[Op::kNbInputs];
+  const void* data[Op::kNbInputs] = {};
+  for (int32_t i = 0; i < Op::kNbInputs; ++i) {
+    in[i] = i < nbInputs ? toTensorDesc(inputDesc[i]) : absentTensor();
+    data[i] = i < nbInputs ? inputs[i] : nullptr;
+  }
   TensorDesc out[Op::kNbOutputs];
-  for (int32_t i = 0; i < Op::kNbInputs; ++i) in[i] = toTensorDesc(inputDesc[i]);
   for (int32_t i = 0; i < Op::kNbOutputs; ++i) out[i] = toTensorDesc(outputDesc[i]);
-  Op::checkInputs(attrs, in, Op::kNbInputs);
-  Op::enqueue(attrs, in, out, inputs, outputs, workspace, stream);
+  Op::checkInputs(attrs, in, nbInputs);
+  Op::enqueue(attrs, in, out, data, outputs, workspace, stream);
 }
 
 }  // namespace pdk::trt

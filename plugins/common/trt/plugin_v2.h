@@ -87,8 +87,10 @@ class PluginV2DynamicExt final : public nvinfer1::IPluginV2DynamicExt {
   void configurePlugin(const nvinfer1::DynamicPluginTensorDesc* in, int32_t nbInputs,
                        const nvinfer1::DynamicPluginTensorDesc* /*out*/, int32_t nbOutputs) noexcept override {
     PDK_TRT_TRY checkCounts<Op>(nbInputs, nbOutputs);
-    const auto inputs = toTensorDescs(in, nbInputs, [](const auto& d) { return toTensorDesc(d.desc); });
+    const auto inputs =
+        withAbsentInputs<Op>(toTensorDescs(in, nbInputs, [](const auto& d) { return toTensorDesc(d.desc); }));
     Op::checkInputs(attrs_, inputs.data(), nbInputs);
+    nbInputs_ = nbInputs;
     PDK_TRT_CATCH(where("configurePlugin"), )
   }
 
@@ -96,7 +98,7 @@ class PluginV2DynamicExt final : public nvinfer1::IPluginV2DynamicExt {
                           const nvinfer1::PluginTensorDesc* outputs, int32_t nbOutputs) const noexcept override {
     PDK_TRT_TRY checkCounts<Op>(nbInputs, nbOutputs);
     const auto convert = [](const nvinfer1::PluginTensorDesc& d) { return toTensorDesc(d); };
-    const auto in = toTensorDescs(inputs, nbInputs, convert);
+    const auto in = withAbsentInputs<Op>(toTensorDescs(inputs, nbInputs, convert));
     const auto out = toTensorDescs(outputs, nbOutputs, convert);
     return Op::workspaceSize(attrs_, in.data(), nbInputs, out.data(), nbOutputs);
     PDK_TRT_CATCH(where("getWorkspaceSize"), 0)
@@ -105,7 +107,7 @@ class PluginV2DynamicExt final : public nvinfer1::IPluginV2DynamicExt {
   int32_t enqueue(const nvinfer1::PluginTensorDesc* inputDesc, const nvinfer1::PluginTensorDesc* outputDesc,
                   const void* const* inputs, void* const* outputs, void* workspace,
                   cudaStream_t stream) noexcept override {
-    PDK_TRT_TRY enqueueOp<Op>(attrs_, inputDesc, outputDesc, inputs, outputs, workspace, stream);
+    PDK_TRT_TRY enqueueOp<Op>(attrs_, nbInputs_, inputDesc, outputDesc, inputs, outputs, workspace, stream);
     return 0;
     PDK_TRT_CATCH(where("enqueue"), -1)
   }
@@ -117,6 +119,7 @@ class PluginV2DynamicExt final : public nvinfer1::IPluginV2DynamicExt {
 
   typename Op::Attrs attrs_;
   std::string ns_;
+  int32_t nbInputs_ = -1;  // from configurePlugin/onShapeChange; optional inputs may be absent
   std::vector<char> serialized_;
 };
 

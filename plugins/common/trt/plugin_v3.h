@@ -27,7 +27,7 @@ class PluginV3 final : public nvinfer1::IPluginV3,
 
  public:
   PluginV3(const typename Op::Attrs& attrs, std::string ns) : attrs_(attrs), ns_(std::move(ns)) {}
-  PluginV3(const PluginV3& other) : attrs_(other.attrs_), ns_(other.ns_) {}
+  PluginV3(const PluginV3& other) : attrs_(other.attrs_), ns_(other.ns_), nbInputs_(other.nbInputs_) {}
   PluginV3& operator=(const PluginV3&) = delete;
 
   // IPluginV3
@@ -83,8 +83,10 @@ class PluginV3 final : public nvinfer1::IPluginV3,
   int32_t configurePlugin(const nvinfer1::DynamicPluginTensorDesc* in, int32_t nbInputs,
                           const nvinfer1::DynamicPluginTensorDesc* /*out*/, int32_t nbOutputs) noexcept override {
     PDK_TRT_TRY checkCounts<Op>(nbInputs, nbOutputs);
-    const auto inputs = toTensorDescs(in, nbInputs, [](const auto& d) { return toTensorDesc(d.desc); });
+    const auto inputs =
+        withAbsentInputs<Op>(toTensorDescs(in, nbInputs, [](const auto& d) { return toTensorDesc(d.desc); }));
     Op::checkInputs(attrs_, inputs.data(), nbInputs);
+    nbInputs_ = nbInputs;
     return 0;
     PDK_TRT_CATCH(where("configurePlugin"), -1)
   }
@@ -93,7 +95,7 @@ class PluginV3 final : public nvinfer1::IPluginV3,
                           const nvinfer1::DynamicPluginTensorDesc* outputs, int32_t nbOutputs) const noexcept override {
     PDK_TRT_TRY checkCounts<Op>(nbInputs, nbOutputs);
     const auto convert = [](const nvinfer1::DynamicPluginTensorDesc& d) { return toTensorDescAtMax(d); };
-    const auto in = toTensorDescs(inputs, nbInputs, convert);
+    const auto in = withAbsentInputs<Op>(toTensorDescs(inputs, nbInputs, convert));
     const auto out = toTensorDescs(outputs, nbOutputs, convert);
     return Op::workspaceSize(attrs_, in.data(), nbInputs, out.data(), nbOutputs);
     PDK_TRT_CATCH(where("getWorkspaceSize"), 0)
@@ -103,9 +105,10 @@ class PluginV3 final : public nvinfer1::IPluginV3,
   int32_t onShapeChange(const nvinfer1::PluginTensorDesc* in, int32_t nbInputs,
                         const nvinfer1::PluginTensorDesc* /*out*/, int32_t nbOutputs) noexcept override {
     PDK_TRT_TRY checkCounts<Op>(nbInputs, nbOutputs);
-    const auto inputs =
-        toTensorDescs(in, nbInputs, [](const nvinfer1::PluginTensorDesc& d) { return toTensorDesc(d); });
+    const auto inputs = withAbsentInputs<Op>(
+        toTensorDescs(in, nbInputs, [](const nvinfer1::PluginTensorDesc& d) { return toTensorDesc(d); }));
     Op::checkInputs(attrs_, inputs.data(), nbInputs);
+    nbInputs_ = nbInputs;
     return 0;
     PDK_TRT_CATCH(where("onShapeChange"), -1)
   }
@@ -113,7 +116,7 @@ class PluginV3 final : public nvinfer1::IPluginV3,
   int32_t enqueue(const nvinfer1::PluginTensorDesc* inputDesc, const nvinfer1::PluginTensorDesc* outputDesc,
                   const void* const* inputs, void* const* outputs, void* workspace,
                   cudaStream_t stream) noexcept override {
-    PDK_TRT_TRY enqueueOp<Op>(attrs_, inputDesc, outputDesc, inputs, outputs, workspace, stream);
+    PDK_TRT_TRY enqueueOp<Op>(attrs_, nbInputs_, inputDesc, outputDesc, inputs, outputs, workspace, stream);
     return 0;
     PDK_TRT_CATCH(where("enqueue"), -1)
   }
@@ -135,6 +138,7 @@ class PluginV3 final : public nvinfer1::IPluginV3,
 
   typename Op::Attrs attrs_;
   std::string ns_;
+  int32_t nbInputs_ = -1;              // from configurePlugin/onShapeChange; optional inputs may be absent
   SerializedFields serializedFields_;  // views into attrs_, rebuilt per call
 };
 
