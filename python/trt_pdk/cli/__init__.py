@@ -30,6 +30,8 @@ COMMANDS: dict[str, str] = {
     "compare": "trt_pdk.cli.compare_cmd",
     "triton": "trt_pdk.cli.triton_cmd",
     "perf": "trt_pdk.cli.perf_cmd",
+    "new": "trt_pdk.cli.new_cmd",
+    "pipeline": "trt_pdk.cli.pipeline_cmd",
 }
 
 

@@ -1,0 +1,194 @@
+"""Pipeline config validation, cache keys, run-folder checks and the CPU bodies of plugin nodes (fast)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trt_pdk.cli import main
+from trt_pdk.errors import UserError
+from trt_pdk.pipeline.config import load_config
+from trt_pdk.pipeline.runner import RunPipeline, stage_keys
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "pipeline" / "demo.yaml"
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "traffic.jsonl").write_text('{"x": [1, 8, 64]}\n')
+    (tmp_path / "model.py").write_text("def factory():\n    pass\n")
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    return path
+
+
+BASE = "name: t\nmodel:\n  factory: model.py:factory\ntraffic: traffic.jsonl\n"
+
+
+def test_demo_config_loads_with_paths_beside_it():
+    cfg = load_config(DEMO)
+    assert cfg.name == "demo"
+    assert cfg.path(cfg.traffic).is_file()
+    assert cfg.perf.target_concurrency in cfg.perf.concurrency
+
+
+def test_unknown_option_names_file_line_section_and_known_options(tmp_path):
+    path = _write(tmp_path, BASE + "perf:\n  duration: 1.0\n  concurency: [1, 16]\n")
+    with pytest.raises(UserError) as err:
+        load_config(path)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}:7: unknown option 'concurency' in section 'perf'")
+    assert "did you mean 'concurrency'" in msg
+    assert "known: concurrency, target_concurrency, duration" in msg
+
+
+def test_unknown_top_level_key_and_wrong_type_name_their_lines(tmp_path):
+    path = _write(tmp_path, BASE + "egnine:\n  precision: fp32\n")
+    with pytest.raises(UserError, match=r"p\.yaml:5: unknown option 'egnine' at the top level.*'engine'"):
+        load_config(path)
+    path = _write(tmp_path, BASE + "verify:\n  batch: two\n")
+    with pytest.raises(UserError, match=r"p\.yaml:6: option 'verify\.batch' must be an integer, got 'two'"):
+        load_config(path)
+    path = _write(tmp_path, BASE + "perf:\n  concurrency: [1, 4]\n")
+    with pytest.raises(UserError, match=r"p\.yaml:5: perf\.target_concurrency 16 must be one of"):
+        load_config(path)
+
+
+def test_malformed_yaml_names_the_line(tmp_path):
+    path = _write(tmp_path, BASE + "perf:\n  duration: [1, 2\n  warmup: 1\n")
+    with pytest.raises(UserError, match=r"p\.yaml:7: not valid YAML"):
+        load_config(path)
+
+
+def test_cli_bad_config_is_one_paragraph_exit_2(tmp_path, capsys):
+    path = _write(tmp_path, BASE + "perf:\n  concurency: 4\n")
+    assert main(["pipeline", "run", str(path), "--run-dir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown option 'concurency'" in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_changing_one_option_changes_that_stage_and_later_keys_only():
+    cfg = load_config(DEMO)
+    keys = stage_keys(cfg)
+    names = list(keys)
+    for section, option, value, first in (
+        ("perf", "duration", 9.0, "perf"),
+        ("compare", "seed", 7, "compare"),
+        ("engine", "precision", "fp16", "engine"),
+    ):
+        changed = dataclasses.replace(
+            cfg, **{section: dataclasses.replace(getattr(cfg, section), **{option: value})}
+        )
+        other = stage_keys(changed)
+        differs = [n for n in names if keys[n] != other[n]]
+        assert differs == names[names.index(first) :], (section, differs)
+
+
+def test_unwritable_run_dir_is_a_user_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(UserError, match="not a writable folder"):
+        RunPipeline(load_config(DEMO), blocker / "run")()
+    with pytest.raises(UserError, match="is a file"):
+        RunPipeline(load_config(DEMO), blocker)()
+
+
+def _model(nodes, inputs, outputs):
+    from onnx import helper
+
+    graph = helper.make_graph(nodes, "g", inputs, outputs)
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("trt_pdk", 1)]
+    )
+    model.ir_version = 10
+    return model
+
+
+def _run(model, feeds):
+    import onnxruntime as ort
+
+    from trt_pdk.pipeline._cpu_functions import with_cpu_functions
+
+    served, names = with_cpu_functions(model)
+    assert not model.functions  # the graph the engine reads keeps no functions
+    sess = ort.InferenceSession(served.SerializeToString(), providers=["CPUExecutionProvider"])
+    return names, sess.run(None, feeds)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_cpu_bodies_of_rms_norm_and_bias_gelu_match_torch(approximate):
+    """The served CPU model runs plugin nodes through these bodies: they must equal the ops."""
+    torch = pytest.importorskip("torch")
+    from onnx import TensorProto, helper
+
+    nodes = [
+        helper.make_node("RMSNorm", ["x", "w"], ["r"], domain="trt_pdk", eps=1e-2, plugin_version="2"),
+        helper.make_node("FusedBiasGelu", ["r", "w"], ["g"], domain="trt_pdk", approximate=approximate),
+    ]
+    f = TensorProto.FLOAT
+    model = _model(
+        nodes,
+        [helper.make_tensor_value_info("x", f, [3, 5, 8]), helper.make_tensor_value_info("w", f, [8])],
+        [helper.make_tensor_value_info("g", f, [3, 5, 8])],
+    )
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 5, 8)).astype(np.float32)
+    w = (1 + 0.1 * rng.standard_normal(8)).astype(np.float32)
+    names, (g,) = _run(model, {"x": x, "w": w})
+    assert names == ["trt_pdk::FusedBiasGelu", "trt_pdk::RMSNorm"]
+    tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+    r = tx * torch.rsqrt(tx.pow(2).mean(-1, keepdim=True) + 1e-2) * tw
+    ref = torch.nn.functional.gelu(r + tw, approximate=approximate)
+    np.testing.assert_allclose(g, ref.numpy(), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("right", [0, 1])
+@pytest.mark.parametrize("out_dtype", ["int64", "int32"])
+def test_cpu_body_of_bucketize_matches_torch_bucketize(right, out_dtype):
+    torch = pytest.importorskip("torch")
+    from onnx import TensorProto, helper
+
+    out_type = TensorProto.INT64 if out_dtype == "int64" else TensorProto.INT32
+    node = helper.make_node(
+        "Bucketize", ["x", "b"], ["i"], domain="trt_pdk", right=right, out_dtype=out_dtype
+    )
+    model = _model(
+        [node],
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 6]),
+            helper.make_tensor_value_info("b", TensorProto.FLOAT, [5]),
+        ],
+        [helper.make_tensor_value_info("i", out_type, [4, 6])],
+    )
+    b = np.array([-1.0, -0.5, 0.0, 0.0, 0.7], np.float32)
+    x = np.random.default_rng(1).standard_normal((4, 6)).astype(np.float32)
+    x[0, :5] = b  # ties decide `right`
+    _, (got,) = _run(model, {"x": x, "b": b})
+    ref = torch.bucketize(
+        torch.from_numpy(x), torch.from_numpy(b), right=bool(right), out_int32=out_dtype == "int32"
+    )
+    assert got.dtype == ref.numpy().dtype
+    np.testing.assert_array_equal(got, ref.numpy())
+
+
+def test_plugin_nodes_with_different_attributes_are_a_user_error():
+    from onnx import TensorProto, helper
+
+    from trt_pdk.pipeline._cpu_functions import with_cpu_functions
+
+    f = TensorProto.FLOAT
+    nodes = [
+        helper.make_node("RMSNorm", ["x", "w"], ["r"], domain="trt_pdk", eps=1e-2),
+        helper.make_node("RMSNorm", ["r", "w"], ["y"], domain="trt_pdk", eps=1e-5),
+    ]
+    model = _model(
+        nodes,
+        [helper.make_tensor_value_info("x", f, [2, 8]), helper.make_tensor_value_info("w", f, [8])],
+        [helper.make_tensor_value_info("y", f, [2, 8])],
+    )
+    with pytest.raises(UserError, match="different attributes"):
+        with_cpu_functions(model)

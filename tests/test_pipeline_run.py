@@ -1,0 +1,179 @@
+"""The main job end to end on the demo (once), then resuming and failing against that run."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("tritonclient.grpc")
+
+from trt_pdk.cli import main
+from trt_pdk.errors import UserError
+from trt_pdk.triton import server as srv
+
+try:
+    srv.find_triton()
+except UserError as exc:  # pragma: no cover - depends on the install
+    pytest.skip(f"no embedded Triton: {exc}", allow_module_level=True)
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+# The demo with a short perf (one concurrency level, batching step only) to keep CI time small.
+CONFIG = f"""
+name: demo-test
+model:
+  factory: {ROOT / "pipeline" / "demo_model.py"}:factory
+  dynamic: ["x:0=batch", "x:1=seq"]
+traffic: {ROOT / "pipeline" / "demo_traffic.jsonl"}
+compare:
+  dims: {{batch: [1, 2], seq: [1, 16]}}
+perf:
+  concurrency: [8]
+  target_concurrency: 8
+  duration: @DURATION@
+  warmup: 0.2
+  instance_counts: []
+  preferred_batch_sizes: []
+serve:
+  http_port: @PORT@
+"""
+
+
+def _config(folder: Path, duration: float = 0.6, http_port: int = 0) -> Path:
+    path = folder / "pipeline.yaml"
+    path.write_text(CONFIG.replace("@DURATION@", str(duration)).replace("@PORT@", str(http_port)))
+    return path
+
+
+def _run(config: Path, run_dir: Path, capsys) -> tuple[int, list[str], str]:
+    code = main(["pipeline", "run", str(config), "--run-dir", str(run_dir)])
+    out = capsys.readouterr()
+    return code, out.out.strip().splitlines(), out.err
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pipeline")
+    return folder, folder / "runs" / "demo"
+
+
+def _state(run_dir: Path) -> dict:
+    return json.loads((run_dir / "state.json").read_text())["stages"]
+
+
+def test_demo_runs_end_to_end_with_a_measured_report(first, capsys):
+    folder, run_dir = first
+    code, lines, err = _run(_config(folder), run_dir, capsys)
+    assert code == 0, err
+    assert lines[-1] == str(run_dir)
+    report = json.loads((run_dir / "report.json").read_text())
+    stages = report["stages"]
+    assert list(stages) == [
+        "export", "check", "simplify", "rewrite", "compare", "profiles", "engine",
+        "repository", "serve", "verify", "perf", "report",
+    ]  # fmt: skip
+    for name, s in stages.items():
+        assert s["seconds"] >= 0
+        if name != "engine":
+            assert s["status"] == "ok", (name, s)
+    engine = stages["engine"]
+    assert engine["status"] == "skipped" and "TensorRT absent" in engine["reason"]
+    assert "trtexec --onnx=model.onnx" in engine["reason"]
+    assert (run_dir / "engine" / "model.onnx").is_file()
+    verify = report["verify"]
+    assert verify["passed"] is True and verify["protocols"] == ["http", "grpc"]
+    assert verify["max_abs_err"] <= 1e-4
+    for name, dynamic in (("baseline", False), ("tuned", None)):
+        row = report["perf"][name]
+        assert set(row) == {
+            "dynamic_batching",
+            "concurrency",
+            "throughput_rps",
+            "p50_ms",
+            "p95_ms",
+            "p99_ms",
+            "failed",
+        }
+        assert row["concurrency"] == 8 and row["failed"] == 0 and row["throughput_rps"] > 0
+        assert 0 < row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"]
+        if dynamic is not None:
+            assert row["dynamic_batching"] is dynamic
+    assert report["versions"]["onnx"] and "RMSNorm" in report["versions"]["plugins"]
+    aspects = {r["aspect"]: r for r in report["before_after"]}
+    assert list(aspects) == [
+        "export reliability",
+        "input handling",
+        "runtime consistency",
+        "serving efficiency",
+    ]
+    assert "RMSNorm x1" in aspects["export reliability"]["after"]
+    assert "0 unsupported" in aspects["export reliability"]["after"]
+    for plot in report["plots"]:
+        assert (run_dir / plot).stat().st_size > 0
+    assert "| export reliability |" in (run_dir / "report.md").read_text()
+    assert "data:image/png;base64," in (run_dir / "report.html").read_text()
+    assert "[11/12] perf" in err and "[12/12] report" in err
+    assert not list(run_dir.parent.glob(".demo.*"))  # the temporary sibling was swapped in
+
+
+def test_second_run_redoes_nothing(first, capsys):
+    folder, run_dir = first
+    before = _state(run_dir)
+    code, lines, err = _run(_config(folder), run_dir, capsys)
+    assert code == 0, err
+    after = _state(run_dir)
+    assert all(rec.get("reused") for rec in after.values()), {n: r.get("reused") for n, r in after.items()}
+    assert {n: r["result"] for n, r in after.items()} == {n: r["result"] for n, r in before.items()}
+    assert lines[-1] == str(run_dir)
+
+
+def test_changing_one_option_redoes_that_stage_and_later_ones(first, capsys):
+    folder, run_dir = first
+    code, _, err = _run(_config(folder, duration=0.5), run_dir, capsys)
+    assert code == 0, err
+    redone = [n for n, rec in _state(run_dir).items() if not rec.get("reused")]
+    # perf reran; the server (a process, not a file) had to start again for it.
+    assert redone == ["serve", "perf"]
+
+
+def test_failure_keeps_the_last_good_run_intact(first, capsys):
+    folder, run_dir = first
+    good = (run_dir / "report.json").read_bytes()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, _, err = _run(_config(folder, http_port=port), run_dir, capsys)
+    assert code == 2
+    assert f"port {port}" in err and "in use" in err and "Traceback" not in err
+    assert "last good run" in err
+    assert (run_dir / "report.json").read_bytes() == good
+    failed = json.loads((run_dir.with_name("demo.failed") / "report.json").read_text())
+    assert failed["stages"]["serve"]["status"] == "failed"
+    assert "perf" not in failed["stages"]
+
+
+def test_server_dying_during_perf_is_a_clear_error(first, capsys, monkeypatch):
+    import os
+    import signal
+
+    from trt_pdk.triton import perf
+
+    folder, run_dir = first
+    good = (run_dir / "report.json").read_bytes()
+    original = perf.closed_loop
+
+    def kill_then_measure(target, *args, **kwargs):
+        os.kill(target.server_pid, signal.SIGKILL)
+        return original(target, *args, **kwargs)
+
+    monkeypatch.setattr(perf, "closed_loop", kill_then_measure)
+    code, _, err = _run(_config(folder, duration=0.45), run_dir, capsys)
+    assert code == 2
+    assert "died during perf" in err and "Traceback" not in err
+    assert (run_dir / "report.json").read_bytes() == good
