@@ -12,3 +12,6 @@ install(FILES
     cmake/PdkPlugin.cmake cmake/PdkOptions.cmake cmake/PdkTensorRT.cmake cmake/PdkPythonModule.cmake
     "${CMAKE_CURRENT_BINARY_DIR}/trt_pdkConfig.cmake" "${CMAKE_CURRENT_BINARY_DIR}/trt_pdkConfigVersion.cmake"
   DESTINATION ${PDK_PY_INSTALL_DIR}/cmake)
+# The plugin-package template that `trt-pdk new` renders (python/trt_pdk/scaffold.py).
+install(DIRECTORY cookiecutter/ DESTINATION ${PDK_PY_INSTALL_DIR}/cookiecutter
+  PATTERN "__pycache__" EXCLUDE PATTERN "*.pyc" EXCLUDE PATTERN ".*_cache" EXCLUDE)

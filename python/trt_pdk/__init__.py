@@ -9,6 +9,8 @@ not import torch, tensorrt or the native module:
 - :class:`PluginSpec`, :class:`Attr`, :class:`Tensor`, :class:`Case`, :class:`ShapeRange`,
   :class:`Tolerance`, :class:`TorchOp` (from :mod:`trt_pdk.spec`)
 - :class:`UserError` (from :mod:`trt_pdk.errors`)
+- :func:`cmake_dir`, :func:`include_dir` (from :mod:`trt_pdk.build_paths`): what outside plugin
+  packages build against (``find_package(trt_pdk CONFIG)`` with ``trt_pdk_DIR=cmake_dir()``)
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ _EXPORTS = {
     "Tolerance": "trt_pdk.spec",
     "TorchOp": "trt_pdk.spec",
     "UserError": "trt_pdk.errors",
+    "cmake_dir": "trt_pdk.build_paths",
+    "include_dir": "trt_pdk.build_paths",
 }
 
 __all__ = [
@@ -45,8 +49,10 @@ __all__ = [
     "TorchOp",
     "UserError",
     "build_info",
+    "cmake_dir",
     "discover",
     "get_spec",
+    "include_dir",
     "library_info",
     "load_plugins",
     "plugin_library_path",
