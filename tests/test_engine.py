@@ -67,12 +67,12 @@ def test_trtexec_command_lines_one_group_per_profile():
         "--saveEngine=fp16/model.plan",
         "--skipInference",
         "--dynamicPlugins=/lib/libtrt_pdk_plugins_trt10.so",
-        "--minShapes='x':1x1x8",
-        "--optShapes='x':1x16x8",
-        "--maxShapes='x':1x16x8",
-        "--minShapes='x':1x17x8",
-        "--optShapes='x':4x64x8",
-        "--maxShapes='x':4x64x8",
+        "--minShapes=x:1x1x8",
+        "--optShapes=x:1x16x8",
+        "--maxShapes=x:1x16x8",
+        "--minShapes=x:1x17x8",
+        "--optShapes=x:4x64x8",
+        "--maxShapes=x:4x64x8",
         "--fp16",
         "--timingCacheFile=timing.cache",
         "--memPoolSize=workspace:2048M",
@@ -294,3 +294,10 @@ def test_real_engine_small_model_two_profiles(tmp_path, precision):
     report = compare_precisions(run, iterations=3)
     assert len(report["profiles"]) == 2
     assert report["pass"], report
+
+
+def test_trtexec_quotes_only_names_it_would_split():
+    from trt_pdk.engine._trtexec import _shapes
+
+    profile = {"x": {"min": [1, 8]}, "in:0": {"min": [2]}, "a,b": {"min": [3]}}
+    assert _shapes(profile, "min") == "x:1x8,'in:0':2,'a,b':3"

@@ -6,9 +6,13 @@ import shlex
 from pathlib import Path
 
 
+def _shape_name(name: str) -> str:
+    # trtexec splits a spec on ',' and the last ':'; only such names need its quotes.
+    return f"'{name}'" if ("," in name or ":" in name) else name
+
+
 def _shapes(profile: dict[str, dict[str, list[int]]], key: str) -> str:
-    # trtexec splits the spec on ',' and the last ':'; quote names so ':' in them survives.
-    return ",".join(f"'{name}':{'x'.join(map(str, rng[key]))}" for name, rng in profile.items())
+    return ",".join(f"{_shape_name(name)}:{'x'.join(map(str, rng[key]))}" for name, rng in profile.items())
 
 
 def trtexec_command(
