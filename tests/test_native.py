@@ -182,3 +182,12 @@ def test_load_plugins_loads_the_library_of_the_running_major_once(fake_tensorrt,
     assert first == second
     assert fake_tensorrt.registry.loaded == [str(first[0])]
     assert trt_pdk.plugin_library_path(package=package) == first[0]
+
+
+def test_output_upper_bounds_replace_data_dependent_dims():
+    """What the CUDA path allocates before launching: -1 dims become the shape rule's bound."""
+    compact = op_binding(get_spec("MaskedCompact"))
+    assert compact.output_shapes({}, [[7, 3], [7]]) == [[-1, 3], []]
+    assert compact.output_upper_bounds({}, [[7, 3], [7]]) == [[7, 3], []]
+    gelu = op_binding(get_spec("FusedBiasGelu"))
+    assert gelu.output_upper_bounds({}, [[2, 5], [5]]) == gelu.output_shapes({}, [[2, 5], [5]])

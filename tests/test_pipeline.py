@@ -111,7 +111,7 @@ def _model(nodes, inputs, outputs):
 def _run(model, feeds):
     import onnxruntime as ort
 
-    from trt_pdk.pipeline._cpu_functions import with_cpu_functions
+    from trt_pdk.onnx_stages.functions import with_cpu_functions
 
     served, names = with_cpu_functions(model)
     assert not model.functions  # the graph the engine reads keeps no functions
@@ -175,10 +175,91 @@ def test_cpu_body_of_bucketize_matches_torch_bucketize(right, out_dtype):
     np.testing.assert_array_equal(got, ref.numpy())
 
 
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_cpu_body_of_bias_less_gelu_matches_torch(approximate):
+    """The one-input FusedBiasGelu node (the rewrite of a bare gelu) has its own body."""
+    torch = pytest.importorskip("torch")
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("FusedBiasGelu", ["x"], ["g"], domain="trt_pdk", approximate=approximate)
+    f = TensorProto.FLOAT
+    model = _model(
+        [node],
+        [helper.make_tensor_value_info("x", f, [4, 8])],
+        [helper.make_tensor_value_info("g", f, [4, 8])],
+    )
+    x = np.random.default_rng(2).standard_normal((4, 8)).astype(np.float32)
+    names, (g,) = _run(model, {"x": x})
+    assert names == ["trt_pdk::FusedBiasGelu"]
+    ref = torch.nn.functional.gelu(torch.from_numpy(x), approximate=approximate)
+    np.testing.assert_allclose(g, ref.numpy(), atol=1e-5, rtol=1e-5)
+
+
+def test_cpu_body_of_masked_compact_gives_rows_and_count():
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("MaskedCompact", ["x", "m"], ["y", "k"], domain="trt_pdk")
+    model = _model(
+        [node],
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3]),
+            helper.make_tensor_value_info("m", TensorProto.BOOL, ["n"]),
+        ],
+        [
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, ["k", 3]),
+            helper.make_tensor_value_info("k", TensorProto.INT64, []),
+        ],
+    )
+    x = np.arange(15, dtype=np.float32).reshape(5, 3)
+    m = np.array([True, False, True, True, False])
+    _, (y, k) = _run(model, {"x": x, "m": m})
+    np.testing.assert_array_equal(y, x[m])
+    assert k.shape == () and int(k) == 3
+
+
+def test_plugin_nodes_with_different_input_counts_are_a_user_error():
+    from onnx import TensorProto, helper
+
+    from trt_pdk.onnx_stages.functions import with_cpu_functions
+
+    f = TensorProto.FLOAT
+    nodes = [
+        helper.make_node("FusedBiasGelu", ["x", "b"], ["h"], domain="trt_pdk"),
+        helper.make_node("FusedBiasGelu", ["h"], ["y"], domain="trt_pdk"),
+    ]
+    model = _model(
+        nodes,
+        [helper.make_tensor_value_info("x", f, [2, 8]), helper.make_tensor_value_info("b", f, [8])],
+        [helper.make_tensor_value_info("y", f, [2, 8])],
+    )
+    with pytest.raises(UserError, match="input counts"):
+        with_cpu_functions(model)
+
+
+def test_plugin_node_without_a_body_is_a_user_error():
+    import dataclasses
+
+    from onnx import TensorProto, helper
+
+    from trt_pdk.onnx_stages.functions import with_cpu_functions
+    from trt_pdk.registry import get_spec
+
+    spec = dataclasses.replace(get_spec("RMSNorm"), onnx_function=None)
+    f = TensorProto.FLOAT
+    node = helper.make_node("RMSNorm", ["x", "w"], ["y"], domain="trt_pdk")
+    model = _model(
+        [node],
+        [helper.make_tensor_value_info("x", f, [2, 8]), helper.make_tensor_value_info("w", f, [8])],
+        [helper.make_tensor_value_info("y", f, [2, 8])],
+    )
+    with pytest.raises(UserError, match="declares no ONNX body"):
+        with_cpu_functions(model, [spec])
+
+
 def test_plugin_nodes_with_different_attributes_are_a_user_error():
     from onnx import TensorProto, helper
 
-    from trt_pdk.pipeline._cpu_functions import with_cpu_functions
+    from trt_pdk.onnx_stages.functions import with_cpu_functions
 
     f = TensorProto.FLOAT
     nodes = [

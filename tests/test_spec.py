@@ -162,3 +162,13 @@ def test_input_generator_feeds_the_harness():
         (x,) = make_inputs(spec, case, shapes)
         assert tuple(x.shape) == shapes[0]
         assert torch.equal(x, x.sort().values)
+
+
+def test_onnx_function_must_be_callable():
+    with pytest.raises(UserError, match="onnx_function must be a callable"):
+        _spec(onnx_function="not callable")
+
+
+def test_built_in_plugins_declare_onnx_functions():
+    for name in ("RMSNorm", "FusedBiasGelu", "Bucketize", "MaskedCompact"):
+        assert callable(get_spec(name).onnx_function), name

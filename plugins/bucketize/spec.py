@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from trt_pdk.plugins.bucketize.onnx_function import onnx_function
 from trt_pdk.spec import Attr, Case, PluginSpec, ShapeRange, Tensor, Tolerance, TorchOp, dyn
 
 VALUES = ("float32", "float16", "int32")
@@ -131,5 +132,6 @@ SPEC = PluginSpec(
     tolerances={"int64": Tolerance(atol=0.0, rtol=0.0), "int32": Tolerance(atol=0.0, rtol=0.0)},
     replaces=(),
     aten_translations=aten_translations,
+    onnx_function=onnx_function,
     doc="Bucket index of each element of x in sorted 1-D boundaries, like torch.bucketize.",
 )

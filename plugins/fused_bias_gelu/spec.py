@@ -10,6 +10,7 @@ Installed as ``trt_pdk.plugins.fused_bias_gelu.spec``; entry point
 
 from __future__ import annotations
 
+from trt_pdk.plugins.fused_bias_gelu.onnx_function import onnx_function
 from trt_pdk.plugins.fused_bias_gelu.patterns import patterns
 from trt_pdk.spec import Attr, Case, PluginSpec, ShapeRange, Tensor, Tolerance, TorchOp, dyn
 
@@ -79,5 +80,6 @@ SPEC = PluginSpec(
         "bfloat16": Tolerance(atol=1e-2, rtol=1e-2),
     },
     replaces=(patterns,),
+    onnx_function=onnx_function,
     doc="GELU of x plus a bias in one pass (bias optional), exact or tanh-approximated.",
 )

@@ -11,6 +11,7 @@ Installed as ``trt_pdk.plugins.masked_compact.spec``; entry point
 
 from __future__ import annotations
 
+from trt_pdk.plugins.masked_compact.onnx_function import onnx_function
 from trt_pdk.spec import Case, PluginSpec, ShapeRange, Tensor, Tolerance, TorchOp, dyn
 
 VALUES = ("float32", "float16", "bfloat16", "int32", "int64")
@@ -74,5 +75,6 @@ SPEC = PluginSpec(
     torch_op=TorchOp("masked_compact", fake=fake),
     cases=tuple(_cases()),
     tolerances={d: Tolerance(atol=0.0, rtol=0.0) for d in VALUES},
+    onnx_function=onnx_function,
     doc="Rows of x where mask is true, plus their count K (data-dependent shape; IPluginV3 only).",
 )

@@ -6,6 +6,7 @@ entry point ``rms_norm = "trt_pdk.plugins.rms_norm.spec:SPEC"``.
 
 from __future__ import annotations
 
+from trt_pdk.plugins.rms_norm.onnx_function import onnx_function
 from trt_pdk.plugins.rms_norm.patterns import rms_norm_patterns
 from trt_pdk.spec import Attr, Case, PluginSpec, ShapeRange, Tensor, Tolerance, TorchOp, dyn
 
@@ -72,5 +73,6 @@ SPEC = PluginSpec(
         "bfloat16": Tolerance(atol=1e-2, rtol=1e-2),
     },
     replaces=(rms_norm_patterns,),
+    onnx_function=onnx_function,
     doc="Root-mean-square normalization over the last axis with a learned scale.",
 )

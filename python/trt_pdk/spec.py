@@ -331,6 +331,15 @@ class PluginSpec:
         aten_translations: optional ``() -> {aten op overload: translation}``: standard torch
             ops that export to this plugin's node instead of being decomposed (e.g.
             ``torch.ops.aten.bucketize.Tensor``); merged into the export translation table.
+        onnx_function: optional ``(attrs, num_inputs) -> (inputs, outputs, nodes)``: the op
+            in standard ONNX ops, as the body of an ONNX model-local function with the plugin
+            node's domain and op_type, so plain onnxruntime runs plugin nodes on CPU (the
+            pipeline's Triton CPU model). ``attrs`` are the node's resolved attributes (all
+            present), ``num_inputs`` how many inputs the node has (optional inputs left out);
+            it returns the body's formal input and output names (the first ``num_inputs``
+            inputs, every output) and its ``onnx.NodeProto`` nodes (default domain, any input
+            dtype the op takes). ``trt_pdk.onnx_stages.functions`` builds and attaches it; the
+            harness check ``onnxruntime`` compares it with the reference for every case.
         native_module: the module whose ``ops`` dict holds this op's binding.
         library_package: the package whose ``lib/`` holds the plugin library.
         doc: one paragraph for the README.
@@ -348,6 +357,7 @@ class PluginSpec:
     versions: tuple[str, ...] = ("1", "2")
     replaces: tuple[Any, ...] = ()
     aten_translations: Callable[[], Mapping[Any, Callable[..., Any]]] | None = None
+    onnx_function: Callable[[dict[str, Any], int], tuple[list[str], list[str], list[Any]]] | None = None
     native_module: str = "trt_pdk._C"
     library_package: str = "trt_pdk"
     doc: str = ""
@@ -368,6 +378,8 @@ class PluginSpec:
         object.__setattr__(self, "versions", tuple(sorted(set(self.versions))))
         if not callable(self.reference):
             raise _spec_error(where, "reference must be a callable (the PyTorch reference)")
+        if self.onnx_function is not None and not callable(self.onnx_function):
+            raise _spec_error(where, "onnx_function must be a callable (attrs, num_inputs) or None")
         if not isinstance(self.torch_op, TorchOp):
             raise _spec_error(where, f"torch_op must be a TorchOp, got {type(self.torch_op).__name__}")
         if not self.inputs or not self.outputs:

@@ -63,12 +63,9 @@ def _cuda_impl(spec: PluginSpec):
         from trt_pdk.native import op_binding
 
         binding = op_binding(spec)
-        resolved = spec.resolve_attrs(attrs)
-        shapes = [list(t.shape) for t in tensors]
-        data_dependent = any(d < 0 for s in binding.output_shapes(resolved, shapes) for d in s)
-        if not hasattr(binding, "cuda") or data_dependent:
+        if not hasattr(binding, "cuda"):
             return _wrap(spec, run_reference(spec, tensors, attrs))
-        return _wrap(spec, run_native_cuda(spec, binding, tensors, resolved))
+        return _wrap(spec, run_native_cuda(spec, binding, tensors, spec.resolve_attrs(attrs)))
 
     return impl
 
@@ -93,38 +90,72 @@ def dtype_name(dtype: torch.dtype) -> str:
 def run_native_cuda(
     spec: PluginSpec, binding: Any, tensors: list[torch.Tensor], attrs: dict[str, Any]
 ) -> list[torch.Tensor]:
-    """Runs the plugin's CUDA kernel on CUDA tensors on the current stream."""
+    """Runs the plugin's CUDA kernel on CUDA tensors on the current stream.
+
+    Outputs with data-dependent dimensions (-1 in the shape rule) are allocated at their
+    upper bound (``binding.output_upper_bounds``); after the launch the stream is
+    synchronized, the size-tensor outputs (the last ``num_size_tensor_outputs``, 0-D int64)
+    are read and those dimensions are cut to the sizes the kernel produced. Without
+    data-dependent outputs the launch stays asynchronous.
+    """
     tensors = [t.contiguous() for t in tensors]
     shapes = [list(t.shape) for t in tensors]
     dtypes = [dtype_name(t.dtype) for t in tensors]
-    out_shapes = binding.output_shapes(attrs, shapes)
-    if any(d < 0 for s in out_shapes for d in s):
-        from trt_pdk.errors import Skipped
+    out_shapes = [list(s) for s in binding.output_shapes(attrs, shapes)]
+    data_dependent = any(d < 0 for s in out_shapes for d in s)
+    if data_dependent:
+        if not hasattr(binding, "output_upper_bounds"):
+            from trt_pdk.native import REBUILD_CUDA
 
-        raise Skipped(
-            f"{spec.name} has data-dependent output shapes; its CUDA kernel is checked through TensorRT "
-            f"(the torch op uses the reference on CUDA tensors)"
-        )
+            raise NotImplementedError(
+                f"{spec.name} has data-dependent output shapes and {spec.native_module} predates "
+                f"output_upper_bounds; {REBUILD_CUDA}"
+            )
+        n_sizes = int(getattr(binding, "num_size_tensor_outputs", 0))
+        if n_sizes != 1:
+            raise NotImplementedError(
+                f"{spec.name}: data-dependent outputs need exactly one size-tensor output here "
+                f"(the shape rule records one upper bound), it has {n_sizes}"
+            )
+        alloc_shapes = [list(s) for s in binding.output_upper_bounds(attrs, shapes)]
+    else:
+        alloc_shapes = out_shapes
     out_dtypes = binding.output_dtypes(attrs, dtypes)
     device = tensors[0].device
     outputs = [
         torch.empty(s, dtype=TORCH_DTYPES[d], device=device)
-        for s, d in zip(out_shapes, out_dtypes, strict=True)
+        for s, d in zip(alloc_shapes, out_dtypes, strict=True)
     ]
     ws_size = int(binding.workspace_size(attrs, shapes, dtypes))
     workspace = torch.empty(max(ws_size, 1), dtype=torch.uint8, device=device)
-    stream = torch.cuda.current_stream(device).cuda_stream
+    stream = torch.cuda.current_stream(device)
     binding.cuda(
         attrs,
         [t.data_ptr() for t in tensors],
         shapes,
         dtypes,
         [o.data_ptr() for o in outputs],
-        out_shapes,
+        alloc_shapes,
         workspace.data_ptr() if ws_size else 0,
-        stream,
+        stream.cuda_stream,
     )
-    return outputs
+    if not data_dependent:
+        return outputs
+    stream.synchronize()  # the sizes are on the device; the caching allocator keeps `workspace` alive
+    size = int(outputs[-1].item())
+    result = []
+    for full, dims, bound in zip(outputs, out_shapes, alloc_shapes, strict=True):
+        out = full
+        for axis, d in enumerate(dims):
+            if d < 0:
+                if not 0 <= size <= bound[axis]:
+                    raise RuntimeError(
+                        f"{spec.name}: the kernel reported size {size}, outside [0, {bound[axis]}] "
+                        f"(output dims {dims})"
+                    )
+                out = out.narrow(axis, 0, size)
+        result.append(out.contiguous())
+    return result
 
 
 def register(spec: PluginSpec) -> Any:

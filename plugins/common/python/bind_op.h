@@ -133,6 +133,24 @@ std::vector<std::vector<int64_t>> outputShapesOf(const typename Op::Attrs& attrs
   return out;
 }
 
+// The shape rule with each data-dependent dimension replaced by its recorded upper bound
+// (what the op can at most produce): the sizes to allocate before launching the kernel.
+template <class Op>
+std::vector<std::vector<int64_t>> outputUpperBoundsOf(const typename Op::Attrs& attrs,
+                                                      const std::vector<std::vector<int64_t>>& shapes) {
+  std::vector<Shape<int64_t>> in;
+  for (const auto& s : shapes) in.push_back(shapeFrom(s));
+  std::vector<int64_t> upperBounds;
+  std::vector<std::vector<int64_t>> out;
+  for (const auto& s : outputShapes<Op>(attrs, in, &upperBounds)) {
+    std::vector<int64_t> dims = dimsOf(s);
+    for (auto& d : dims)
+      if (d == kDataDependent) d = upperBounds.empty() ? 0 : upperBounds[0];
+    out.push_back(dims);
+  }
+  return out;
+}
+
 // kNbInputs descriptions; absent optional inputs are marked (pdk::absentTensor).
 template <class Op>
 std::vector<TensorDesc> inputDescs(const std::vector<std::vector<int64_t>>& shapes, const std::vector<DType>& types) {
@@ -289,6 +307,12 @@ void bindOp(py::module_& m, py::dict& registry) {
             return outputShapesOf<Op>(attrsFromDict<Op>(a), shapes);
           },
           "Evaluates the shape rule on integers; -1 marks a data-dependent dimension.")
+      .def(
+          "output_upper_bounds",
+          [](const OpBinding<Op>&, const py::dict& a, const std::vector<std::vector<int64_t>>& shapes) {
+            return outputUpperBoundsOf<Op>(attrsFromDict<Op>(a), shapes);
+          },
+          "The shape rule with each data-dependent (-1) dimension replaced by its upper bound.")
       .def(
           "supported_dtypes",
           [](const OpBinding<Op>&, const py::dict& a, const py::object& nbInputs) {

@@ -285,7 +285,7 @@ def run_repository(ctx: Context) -> dict[str, Any]:
     import onnx
 
     from trt_pdk.onnx_stages import save_onnx
-    from trt_pdk.pipeline._cpu_functions import with_cpu_functions
+    from trt_pdk.onnx_stages.functions import with_cpu_functions
     from trt_pdk.triton.config import BatchingOptions
     from trt_pdk.triton.repository import RepositoryFromOnnx
 

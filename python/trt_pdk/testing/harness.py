@@ -5,8 +5,9 @@ serialize and deserialize, bad values and corrupt bytes are rejected. Per case, 
 several input shapes across the case's dynamic range (min, opt, mid, max): the shape and
 dtype rules match the PyTorch reference, and each backend's outputs match the PyTorch
 reference within the case's tolerance: ``cpu`` (native CPU reference), ``cuda`` (the
-plugin's kernel), ``onnx`` (a one-node graph on ``onnx.reference``), ``tensorrt`` (an
-engine from a one-node graph, once per plugin version).
+plugin's kernel), ``onnx`` (a one-node graph on ``onnx.reference``), ``onnxruntime`` (the
+one-node graph in plain onnxruntime through the spec's ``onnx_function`` body),
+``tensorrt`` (an engine from a one-node graph, once per plugin version).
 
 Used by ``trt-pdk test`` and by ``tests/test_plugins.py``.
 """
@@ -22,7 +23,7 @@ from trt_pdk.errors import Skipped, UserError
 from trt_pdk.spec import VERSIONS, Case, PluginSpec, format_number
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"
-CASE_CHECKS = ("shape_rule", "cpu", "cuda", "onnx", "tensorrt")
+CASE_CHECKS = ("shape_rule", "cpu", "cuda", "onnx", "onnxruntime", "tensorrt")
 PLUGIN_CHECKS = ("fields", "versions", "serialize", "bad_input")
 
 
@@ -443,6 +444,72 @@ def check_onnx(spec: PluginSpec, case: Case, points: list[Any]) -> Errors:
     return errors
 
 
+def _float_io(model: Any) -> Any:
+    """`model` with its bfloat16 inputs and outputs exchanged as float32 (Cast nodes around).
+
+    onnxruntime's Python API has no bfloat16 arrays; float32 holds every bfloat16 exactly.
+    """
+    from onnx import TensorProto, helper
+
+    bf16, f32 = TensorProto.BFLOAT16, TensorProto.FLOAT
+    graph = model.graph
+    casts_in, casts_out = [], []
+    for value in graph.input:
+        if value.type.tensor_type.elem_type == bf16:
+            inner = f"{value.name}__bf16"
+            for node in graph.node:
+                node.input[:] = [inner if n == value.name else n for n in node.input]
+            casts_in.append(helper.make_node("Cast", [value.name], [inner], to=bf16))
+            value.type.tensor_type.elem_type = f32
+    for value in graph.output:
+        if value.type.tensor_type.elem_type == bf16:
+            inner = f"{value.name}__bf16"
+            for node in graph.node:
+                node.output[:] = [inner if n == value.name else n for n in node.output]
+            casts_out.append(helper.make_node("Cast", [inner], [value.name], to=f32))
+            value.type.tensor_type.elem_type = f32
+    nodes = [*casts_in, *graph.node, *casts_out]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return model
+
+
+def check_onnxruntime(spec: PluginSpec, case: Case, points: list[Any]) -> Errors:
+    """The one-node graph runs in plain onnxruntime through the spec's ONNX function body."""
+    if spec.onnx_function is None:
+        raise Skipped(f"{spec.name} declares no ONNX function body (PluginSpec.onnx_function)")
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise Skipped("onnxruntime is not installed (pip install onnxruntime)") from None
+    import numpy as np
+    import torch
+
+    from trt_pdk.onnx_export import one_node_model
+    from trt_pdk.onnx_stages.functions import with_cpu_functions
+
+    attrs = spec.resolve_attrs(case.attrs)
+    model = one_node_model(
+        spec, dynamic_dims(case), list(case.dtypes), attrs, plugin_version=spec.versions[-1]
+    )
+    model, _ = with_cpu_functions(_float_io(model), [spec])
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    errors = Errors()
+    for shapes, inputs, expected in points:
+        feeds = {
+            t.name: to_numpy(x.float() if x.dtype == torch.bfloat16 else x)
+            for t, x in zip(spec.inputs, inputs, strict=True)
+        }
+        outputs = session.run(None, feeds)
+        # bfloat16 outputs come back as float32 holding bfloat16 values: exact to convert.
+        actual = [torch.from_numpy(np.array(o)).to(e.dtype) for o, e in zip(outputs, expected, strict=True)]
+        what = f"onnxruntime, inputs {shapes}"
+        errors.update(compare(actual, expected, *_tolerance(spec, case, expected), what))
+    return errors
+
+
 def check_tensorrt(spec: PluginSpec, case: Case, points: list[Any], version: str) -> Errors:
     """Builds an engine from a one-node graph (profile = the case's range) and runs it."""
     from trt_pdk.engine import EngineRunner, require_tensorrt, serialized_engine_from_onnx
@@ -555,7 +622,12 @@ def case_checks(spec: PluginSpec, case: Case, backends: Iterable[str] = CASE_CHE
                 func = lambda v=version: check_tensorrt(spec, case, points, v)  # noqa: E731
                 results.append(_run_one(spec.name, case.name, check, func, tol))
         else:
-            func = {"cpu": check_cpu, "cuda": check_cuda, "onnx": check_onnx}[name]
+            func = {
+                "cpu": check_cpu,
+                "cuda": check_cuda,
+                "onnx": check_onnx,
+                "onnxruntime": check_onnxruntime,
+            }[name]
             results.append(_run_one(spec.name, case.name, name, lambda f=func: f(spec, case, points), tol))
     return results
 

@@ -1,0 +1,143 @@
+"""ONNX model-local functions that let plain onnxruntime run plugin nodes on CPU.
+
+Each plugin declares its op in standard ONNX ops (``PluginSpec.onnx_function``, in the
+plugin's own folder); this module turns that body into a ``FunctionProto`` with the
+plugin node's domain and op_type and attaches one per plugin op to a copy of a graph.
+The graph keeps its plugin nodes: onnxruntime expands them through the functions (the
+pipeline's Triton CPU model), while TensorRT reads the graph without them
+(:func:`strip_functions`).
+
+A function is specialized on the attribute values and input count of its nodes; nodes of
+one op that differ in either cannot share one body and are reported as a UserError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import onnx
+from onnx import helper
+
+from trt_pdk.errors import UserError
+from trt_pdk.spec import PluginSpec
+
+_TRT_ATTRS = ("plugin_version", "plugin_namespace")
+
+
+def node_attrs(node: onnx.NodeProto) -> dict[str, Any]:
+    """The node's attributes as Python values (strings decoded), TensorRT's own left out."""
+    out = {}
+    for a in node.attribute:
+        if a.name in _TRT_ATTRS:
+            continue
+        value = helper.get_attribute_value(a)
+        out[a.name] = value.decode() if isinstance(value, bytes) else value
+    return out
+
+
+def _num_inputs(node: onnx.NodeProto) -> int:
+    names = list(node.input)
+    while names and not names[-1]:  # trailing "" marks absent optional inputs
+        names.pop()
+    return len(names)
+
+
+def function_proto(
+    spec: PluginSpec,
+    attrs: Mapping[str, Any],
+    num_inputs: int,
+    opset: int,
+    attribute_names: Iterable[str] = (),
+) -> onnx.FunctionProto:
+    """The model-local function for `spec`'s nodes carrying `attrs` and `num_inputs` inputs.
+
+    ``attribute_names`` are the attributes the nodes carry (declared so the nodes stay
+    valid); the body itself is specialized on the resolved ``attrs``.
+    """
+    if spec.onnx_function is None:
+        raise UserError(
+            f"plugin {spec.namespace}::{spec.name} declares no ONNX body (PluginSpec.onnx_function), so "
+            f"plain onnxruntime cannot run it; add one, leave it out of the rewrite or serve the engine."
+        )
+    resolved = spec.resolve_attrs(dict(attrs))
+    inputs, outputs, nodes = spec.onnx_function(resolved, num_inputs)
+    if len(inputs) != num_inputs or len(outputs) != len(spec.outputs):
+        raise UserError(
+            f"the ONNX body of {spec.name} has {len(inputs)} inputs/{len(outputs)} outputs, the node "
+            f"{num_inputs}/{len(spec.outputs)}"
+        )
+    return helper.make_function(
+        spec.namespace,
+        spec.name,
+        list(inputs),
+        list(outputs),
+        list(nodes),
+        [helper.make_opsetid("", opset)],
+        attributes=sorted(set(attribute_names)),
+    )
+
+
+def _default_opset(model: onnx.ModelProto) -> int:
+    for o in model.opset_import:
+        if o.domain in ("", "ai.onnx"):
+            return o.version
+    raise UserError("the model imports no default ONNX opset")
+
+
+def with_cpu_functions(
+    model: onnx.ModelProto, specs: Iterable[PluginSpec] | None = None
+) -> tuple[onnx.ModelProto, list[str]]:
+    """A copy of `model` with a local function per plugin op; returns it and the ops covered.
+
+    `specs` default to every discovered plugin. Raises UserError for a plugin node with no
+    spec or no ONNX body, or for nodes of one op that differ in attributes or input count.
+    """
+    if specs is None:
+        from trt_pdk.registry import discover
+
+        specs = discover().values()
+    by_key = {(s.namespace, s.name): s for s in specs}
+    opset = _default_opset(model)
+    seen: dict[tuple[str, str], tuple[dict[str, Any], int]] = {}
+    names: dict[tuple[str, str], set[str]] = {}
+    for node in model.graph.node:
+        if node.domain in ("", "ai.onnx"):
+            continue
+        key = (node.domain, node.op_type)
+        if key not in by_key:
+            raise UserError(
+                f"the model has a {node.domain}::{node.op_type} node but no discovered plugin of that "
+                f"name (known: {', '.join(f'{d}::{n}' for d, n in sorted(by_key)) or 'none'}); leave it "
+                f"out of the rewrite or serve the engine."
+            )
+        spec = by_key[key]
+        attrs = spec.resolve_attrs(node_attrs(node))
+        this = (attrs, _num_inputs(node))
+        if key in seen and seen[key] != this:
+            raise UserError(
+                f"{node.domain}::{node.op_type} nodes carry different attributes or input counts "
+                f"({seen[key][0]}, {seen[key][1]} inputs vs {attrs}, {this[1]} inputs); the CPU serving "
+                f"model needs one function body per op. Give them the same attributes or serve the "
+                f"engine instead."
+            )
+        seen[key] = this
+        names.setdefault(key, set()).update(a.name for a in node.attribute)
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    covered = []
+    for key, (attrs, num_inputs) in sorted(seen.items()):
+        out.functions.append(function_proto(by_key[key], attrs, num_inputs, opset, names[key]))
+        covered.append(f"{key[0]}::{key[1]}")
+    return out, covered
+
+
+def strip_functions(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy of `model` without the functions of its plugin nodes (what TensorRT reads)."""
+    plugin_ops = {(n.domain, n.op_type) for n in model.graph.node if n.domain not in ("", "ai.onnx")}
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    keep = [f for f in out.functions if (f.domain, f.name) not in plugin_ops]
+    del out.functions[:]
+    out.functions.extend(keep)
+    return out
