@@ -7,12 +7,11 @@
 
 namespace pdk {
 
-struct Bucketize {
+// Output: the shape of x; its dtype is out_dtype.
+struct Bucketize : OpDefaults, SameShapeAsFirstInput<Bucketize> {
   static constexpr const char* kName = "Bucketize";
-  static constexpr bool kHasV2 = true;
   static constexpr int32_t kNbInputs = 2;  // x, boundaries
   static constexpr int32_t kNbOutputs = 1;
-  static constexpr int32_t kNbSizeTensorOutputs = 0;
 
   struct Attrs {
     int32_t right = 0;
@@ -25,13 +24,6 @@ struct Bucketize {
     }
     DType outDType() const { return out_dtype == "int32" ? DType::kINT32 : DType::kINT64; }
   };
-
-  static void validate(const Attrs&) {}
-
-  template <class B>
-  static void outputShapes(const Attrs&, const Shape<typename B::Expr>* in, int32_t, Shape<typename B::Expr>* out, B&) {
-    out[0] = in[0];
-  }
 
   static bool supports(const Attrs&, int32_t pos, const DType* types, int32_t, int32_t) {
     if (pos == 0) return types[0] == DType::kFLOAT || types[0] == DType::kHALF || types[0] == DType::kINT32;

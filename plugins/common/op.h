@@ -23,11 +23,26 @@
 //                              const void* const* inputs, void* const* outputs);
 //   };
 //
+// Defaults, written once below: an op inherits them and overrides one by declaring its own
+// member of that name (which hides the inherited one; the generic code calls Op::member).
+//   pdk::OpDefaults                  kHasV2 = true, kNbOptionalInputs = 0,
+//                                    kNbSizeTensorOutputs = 0, validate: nothing to check,
+//                                    workspaceSize: 0 bytes
+//   pdk::SameShapeAsFirstInput<Op>   outputShapes: every output has the shape of input 0
+//   pdk::SameTypeAsFirstInput<T...>  supports: input 0 is one of T..., every other input and
+//                                    output has its dtype; outputType: the dtype of input 0
+//   pdk::SameAsFirstInput<Op, T...>  both of the above; pdk::FloatSameAsFirstInput<Op> with
+//                                    T = float32, float16, bfloat16
+// So a shape- and dtype-preserving op declares kName, the counts, Attrs, checkInputs,
+// enqueue and cpuReference:
+//   struct MyOp : pdk::OpDefaults, pdk::FloatSameAsFirstInput<MyOp> { ... };
+// The inherited functions are templates over the attrs type (deduced from the call).
+//
 // Optional inputs: with kNbOptionalInputs = k, a node may have kNbInputs - k .. kNbInputs
 // inputs (trailing ones absent, as ONNX allows). Functions taking `nbIn` get the actual count
 // (`supports` numbers outputs from nbIn); input arrays always hold kNbInputs entries, absent
-// ones with rank kAbsentRank (-1) and a null data pointer (pdk::isAbsent). Ops that do not
-// declare kNbOptionalInputs have none.
+// ones with rank kAbsentRank (-1) and a null data pointer (pdk::isAbsent). Ops that neither
+// declare nor inherit kNbOptionalInputs have none.
 //
 // `supports` follows TensorRT's convention: types[0..pos] are decided, answer for `pos`
 // in terms of the earlier ones. Formats are always linear; the adapters enforce that.
@@ -75,6 +90,67 @@ void checkInputCount(int64_t n) {
   if (kNbOptionalInputs<Op> == 0) PDK_FAIL(Op::kName, " takes ", Op::kNbInputs, " inputs, got ", n);
   PDK_FAIL(Op::kName, " takes ", kMinInputs<Op>, (kNbOptionalInputs<Op> == 1 ? " or " : " to "), Op::kNbInputs,
            " inputs (the last ", kNbOptionalInputs<Op>, " optional), got ", n);
+}
+
+// The defaults of the op concept (see the top of this file).
+struct OpDefaults {
+  static constexpr bool kHasV2 = true;
+  static constexpr int32_t kNbOptionalInputs = 0;
+  static constexpr int32_t kNbSizeTensorOutputs = 0;
+
+  template <class Attrs>
+  static void validate(const Attrs&) {}
+
+  template <class Attrs>
+  static size_t workspaceSize(const Attrs&, const TensorDesc*, int32_t, const TensorDesc*, int32_t) {
+    return 0;
+  }
+};
+
+// Every output has the shape of input 0. `Op` is the op itself (for its output count).
+template <class Op>
+struct SameShapeAsFirstInput {
+  template <class Attrs, class B>
+  static void outputShapes(const Attrs&, const Shape<typename B::Expr>* in, int32_t, Shape<typename B::Expr>* out, B&) {
+    for (int32_t j = 0; j < Op::kNbOutputs; ++j) out[j] = in[0];
+  }
+};
+
+// Input 0 is one of kTypes; every other input and every output has its dtype.
+template <DType... kTypes>
+struct SameTypeAsFirstInput {
+  static_assert(sizeof...(kTypes) > 0, "SameTypeAsFirstInput needs at least one dtype");
+
+  template <class Attrs>
+  static bool supports(const Attrs&, int32_t pos, const DType* types, int32_t, int32_t) {
+    if (pos == 0) return ((types[0] == kTypes) || ...);
+    return types[pos] == types[0];
+  }
+
+  template <class Attrs>
+  static DType outputType(const Attrs&, int32_t, const DType* inTypes, int32_t) {
+    return inTypes[0];
+  }
+};
+
+template <class Op, DType... kTypes>
+struct SameAsFirstInput : SameShapeAsFirstInput<Op>, SameTypeAsFirstInput<kTypes...> {};
+
+// Shape and dtype of input 0, which is float32, float16 or bfloat16.
+template <class Op>
+using FloatSameAsFirstInput = SameAsFirstInput<Op, DType::kFLOAT, DType::kHALF, DType::kBF16>;
+
+// For checkInputs: `v` (named `what` in messages) is a per-channel vector of `x`: 1-D [D] with
+// D the last axis of x (the caller checks that x has one), and the dtype of x. Dimensions of
+// -1 (not yet known while TensorRT builds) are skipped.
+inline void checkLastAxisVector(const char* op, const TensorDesc& x, const TensorDesc& v, const char* what) {
+  PDK_CHECK(v.nbDims == 1, op, ": input ", what, " must be 1-D [D], got ", v.nbDims, " dimensions");
+  const int64_t d = x.dims[x.nbDims - 1];
+  const int64_t n = v.dims[0];
+  PDK_CHECK(d < 0 || n < 0 || d == n, op, ": ", what, " has ", n, " elements but the last axis of x has ", d,
+            "; they must match");
+  PDK_CHECK(x.dtype == v.dtype, op, ": ", what, " must have the dtype of x (", dtypeName(x.dtype), "), got ",
+            dtypeName(v.dtype));
 }
 
 // Integer evaluation of an op's shape rule, with a check of the input count first.

@@ -8,7 +8,7 @@
 
 namespace pdk {
 
-struct MaskedCompact {
+struct MaskedCompact : OpDefaults {
   static constexpr const char* kName = "MaskedCompact";
   static constexpr bool kHasV2 = false;     // a data-dependent shape needs IPluginV3 size tensors
   static constexpr int32_t kNbInputs = 2;   // x, mask
@@ -19,8 +19,6 @@ struct MaskedCompact {
     template <class V>
     void fields(V&) {}
   };
-
-  static void validate(const Attrs&) {}
 
   // y = [K, x.d[1:]] with N / 2 rows for tuning and N at most; count is 0-D.
   template <class B>

@@ -171,6 +171,45 @@ class Fields {
   nvinfer1::PluginFieldCollection fc_{};
 };
 
+// ---- the op defaults (common/op.h): inherited unless the op declares its own -------------
+
+static_assert(pdk::RmsNorm::kHasV2 && pdk::RmsNorm::kNbSizeTensorOutputs == 0 &&
+              pdk::kNbOptionalInputs<pdk::RmsNorm> == 0);
+static_assert(pdk::kNbOptionalInputs<pdk::FusedBiasGelu> == 1, "declared kNbOptionalInputs hides the default");
+static_assert(!pdk::MaskedCompact::kHasV2 && pdk::MaskedCompact::kNbSizeTensorOutputs == 1);
+
+// A shape- and dtype-preserving op with two outputs that declares only what differs.
+struct DefaultsOnlyOp : pdk::OpDefaults, pdk::SameAsFirstInput<DefaultsOnlyOp, pdk::DType::kFLOAT, pdk::DType::kINT32> {
+  static constexpr int32_t kNbInputs = 2, kNbOutputs = 2;
+  struct Attrs {};
+};
+
+void testOpDefaults() {
+  const DefaultsOnlyOp::Attrs attrs{};
+  pdk::TensorDesc in[2] = {};
+  CHECK(DefaultsOnlyOp::workspaceSize(attrs, in, 2, nullptr, 0) == 0, "default workspace");
+  CHECK(pdk::Bucketize::workspaceSize(pdk::Bucketize::Attrs{}, in, 2, nullptr, 0) == 16, "Bucketize's own workspace");
+  DefaultsOnlyOp::validate(attrs);
+  pdk::IntExprBuilder builder;
+  pdk::Shape<int64_t> shapes[2], outs[2];
+  shapes[0].nbDims = 2;
+  shapes[0].d[0] = 3;
+  shapes[0].d[1] = 4;
+  DefaultsOnlyOp::outputShapes(attrs, shapes, 2, outs, builder);
+  for (const auto& o : outs)
+    CHECK(o.nbDims == 2 && o.d[0] == 3 && o.d[1] == 4, "every output has the shape of input 0");
+  using T = pdk::DType;
+  const T ok[4] = {T::kINT32, T::kINT32, T::kINT32, T::kINT32};
+  const T mixed[4] = {T::kINT32, T::kFLOAT, T::kINT32, T::kINT32};
+  const T half[1] = {T::kHALF};
+  CHECK(DefaultsOnlyOp::supports(attrs, 0, ok, 2, 2) && DefaultsOnlyOp::supports(attrs, 3, ok, 2, 2), "supports");
+  CHECK(!DefaultsOnlyOp::supports(attrs, 1, mixed, 2, 2), "other inputs share input 0's dtype");
+  CHECK(!DefaultsOnlyOp::supports(attrs, 0, half, 2, 2), "input 0 is one of the listed dtypes");
+  CHECK(DefaultsOnlyOp::outputType(attrs, 1, ok, 2) == T::kINT32, "outputType is input 0's");
+  CHECK(pdk::supportedCombinations<pdk::RmsNorm>({}).size() == 3, "RMSNorm: float32, float16, bfloat16");
+  std::printf("op defaults: ok\n");
+}
+
 // ---- per-op test data: every op in the library must provide it ---------------------------
 
 struct BadCase {
@@ -870,6 +909,7 @@ int main(int argc, char** argv) {
   const char* ns = PDK_EXPECTED_NAMESPACE;
   std::printf("trt-pdk adapter test (TensorRT %d.%d.%d headers), mode %s\n", NV_TENSORRT_MAJOR, NV_TENSORRT_MINOR,
               NV_TENSORRT_PATCH, mode.c_str());
+  if (mode == "plain") testOpDefaults();
 
   GetRegistry getRegistry = nullptr;
   if (mode != "plain") {

@@ -19,7 +19,6 @@
 // output. Math shared by the CPU reference and the CUDA kernel: {{ cookiecutter.__snake }}_math.h.
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -27,12 +26,20 @@
 
 namespace {{ cookiecutter.package_name }} {
 
-struct {{ name }} {
+// Defaults from common/op.h: every output has the shape and dtype of input 0 (float32, float16 or
+// bfloat16; all inputs share it), no attribute cross-checks, no workspace, V2 and V3 plugins.
+// Declare a member of the same name here to change one.
+{%- set head = "struct " ~ name ~ " : " %}
+{%- set bases = "pdk::FloatSameAsFirstInput<" ~ name ~ "> {" %}
+{%- if (head ~ "pdk::OpDefaults, " ~ bases) | length <= 120 %}
+{{ head }}pdk::OpDefaults, {{ bases }}
+{%- else %}
+{{ head }}pdk::OpDefaults,
+{{ " " * (head | length) }}{{ bases }}
+{%- endif %}
   static constexpr const char* kName = "{{ name }}";
-  static constexpr bool kHasV2 = true;
   static constexpr int32_t kNbInputs = {{ ins | length }};
   static constexpr int32_t kNbOutputs = {{ outs | length }};
-  static constexpr int32_t kNbSizeTensorOutputs = 0;
 
   struct Attrs {
 {%- for a in attrs %}
@@ -56,27 +63,6 @@ struct {{ name }} {
     void fields(V&) {}
 {%- endif %}
   };
-
-  static void validate(const Attrs&) {}
-
-  // Every output has the shape of the inputs.
-  template <class B>
-  static void outputShapes(const Attrs&, const pdk::Shape<typename B::Expr>* in, int32_t,
-                           pdk::Shape<typename B::Expr>* out, B&) {
-    for (int32_t j = 0; j < kNbOutputs; ++j) out[j] = in[0];
-  }
-
-  static bool supports(const Attrs&, int32_t pos, const pdk::DType* types, int32_t, int32_t) {
-    if (pos == 0)
-      return types[0] == pdk::DType::kFLOAT || types[0] == pdk::DType::kHALF || types[0] == pdk::DType::kBF16;
-    return types[pos] == types[0];
-  }
-
-  static pdk::DType outputType(const Attrs&, int32_t, const pdk::DType* inTypes, int32_t) { return inTypes[0]; }
-
-  static size_t workspaceSize(const Attrs&, const pdk::TensorDesc*, int32_t, const pdk::TensorDesc*, int32_t) {
-    return 0;
-  }
 
 {%- if ins | length > 1 %}
 
