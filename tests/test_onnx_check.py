@@ -69,7 +69,11 @@ def test_table_classifies_every_standard_onnx_op():
     assert "operators.md" in table.source
     assert table.status("MatMul", "10.16") == SUPPORTED
     assert table.status("Col2Im", "10.0") == UNSUPPORTED
-    assert table.status("RMSNormalization", "11.1") == UNCERTAIN
+    # From the published 10.15 page and changelog: added in 10.15, carried forward to 11.x.
+    assert table.status("RMSNormalization", "10.8") == UNSUPPORTED
+    assert table.status("RMSNormalization", "11.1") == SUPPORTED
+    assert table.status("Compress", "10.15") == UNSUPPORTED
+    assert table.status("Swish", "11.1") == UNCERTAIN
     assert table.status("NotAnOp", "10.0") == "unknown"
 
 
@@ -220,7 +224,7 @@ def test_opset_outside_the_table(tmp_path, capsys):
     path = save(model, tmp_path / "old.onnx")
     assert main(["check", str(path), "--trt", "10.16"]) == 2
     assert (
-        "uses ONNX opset 8; the coverage table for TensorRT 10.16 covers opsets 9-22"
+        "uses ONNX opset 8; the coverage table for TensorRT 10.16 covers opsets 9-24"
         in capsys.readouterr().err
     )
 

@@ -135,3 +135,25 @@ def test_one_node_model_runs_with_onnxruntime_ir_version(spec):
     with pytest.raises(Exception, match="RMSNorm") as info:
         ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     assert "IR version" not in str(info.value)
+
+
+class Bucketed(torch.nn.Module):
+    def forward(self, x: torch.Tensor, boundaries: torch.Tensor) -> torch.Tensor:
+        return torch.bucketize(x, boundaries, right=True)
+
+
+@pytest.mark.parametrize("version", ["1", "2"])
+def test_aten_bucketize_translation_emits_the_requested_plugin_version(version):
+    bucketize = get_spec("Bucketize")
+    x, boundaries = torch.randn(3, 4), torch.linspace(-1, 1, 5)
+    program = onnx_export.export(Bucketed(), (x, boundaries), specs=[bucketize], plugin_version=version)
+    (node,) = [n for n in program.model_proto.graph.node if n.op_type == "Bucketize"]
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    assert attrs["plugin_version"] == version.encode()
+    assert attrs["right"] == 1
+    feeds = {
+        program.model_proto.graph.input[0].name: x.numpy(),
+        program.model_proto.graph.input[1].name: boundaries.numpy(),
+    }
+    (y,) = onnx_cpu.run(program.model_proto, [bucketize], feeds)
+    np.testing.assert_array_equal(y, Bucketed()(x, boundaries).numpy())

@@ -9,6 +9,7 @@ uninstalls them again.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -57,12 +58,56 @@ def _tool(name: str) -> str | None:
     return str(found) if found.is_file() else shutil.which(name)
 
 
-def _load_spec(folder: Path):
-    (spec_file,) = folder.glob("plugins/*/spec.py")
-    module_spec = importlib.util.spec_from_file_location(f"_scaffold_{folder.name}_spec", spec_file)
+def _load_module(folder: Path, file: str):
+    (path,) = folder.glob(f"plugins/*/{file}")
+    module_spec = importlib.util.spec_from_file_location(f"_scaffold_{folder.name}_{path.stem}", path)
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
-    return module.SPEC
+    return module
+
+
+def _load_spec(folder: Path):
+    return _load_module(folder, "spec.py").SPEC
+
+
+def _check_onnx_function(folder: Path, spec, torch) -> int:
+    """The template's standard-ONNX body, as a plain graph in onnxruntime, matches the reference
+    on every case (bfloat16 cases are left to the built package's harness); returns the runs."""
+    ort = pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper
+
+    body = _load_module(folder, "onnx_function.py").onnx_function
+    onnx_types = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16}
+    runs = 0
+    for case in spec.cases:
+        if case.dtypes[0] not in onnx_types:
+            continue
+        attrs = spec.resolve_attrs(case.attrs)
+        names, outputs, nodes = body(attrs, len(case.dtypes))
+        assert names == [t.name for t in spec.inputs] and outputs == [t.name for t in spec.outputs]
+        dtype = onnx_types[case.dtypes[0]]
+        graph = helper.make_graph(
+            nodes,
+            "body",
+            [helper.make_tensor_value_info(n, dtype, None) for n in names],
+            [helper.make_tensor_value_info(n, dtype, None) for n in outputs],
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=10)
+        session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        for shapes in case.points():
+            generator = torch.Generator().manual_seed(sum(sum(s) for s in shapes))
+            xs = [
+                (torch.randn(s, generator=generator) * 4).to(getattr(torch, d))
+                for s, d in zip(shapes, case.dtypes, strict=True)
+            ]
+            got = session.run(None, {n: x.numpy() for n, x in zip(names, xs, strict=True)})
+            ys = spec.reference(*xs, **attrs)
+            ys = list(ys) if isinstance(ys, tuple) else [ys]
+            tol = spec.tolerance_for(case, case.dtypes[0])
+            for g, y in zip(got, ys, strict=True):
+                torch.testing.assert_close(torch.from_numpy(g), y, atol=tol.atol, rtol=tol.rtol)
+            runs += 1
+    return runs
 
 
 def test_names_derive_consistently(tmp_path):
@@ -75,6 +120,7 @@ def test_names_derive_consistently(tmp_path):
         "soft_clip_cpu.cpp",
         "soft_clip.cu",
         "spec.py",
+        "onnx_function.py",
         "README.md",
         "test_soft_clip.py",
     }
@@ -96,9 +142,10 @@ def test_names_derive_consistently(tmp_path):
     assert "find_package(trt_pdk" in cmake
     assert "OP soft_clip::SoftClip HEADER soft_clip/soft_clip.h" in cmake
     assert "LIBRARY_BASENAME soft_clip_plugins" in cmake
+    assert "PYTHON spec.py onnx_function.py" in cmake
     header = (op / "soft_clip.h").read_text()
     assert "namespace soft_clip {" in header
-    assert "struct SoftClip {" in header
+    assert "struct SoftClip : pdk::OpDefaults, pdk::FloatSameAsFirstInput<SoftClip> {" in header
     assert 'kName = "SoftClip"' in header
     assert "float alpha = 0.5f;" in header
 
@@ -150,6 +197,8 @@ def test_every_combination_renders_a_valid_lint_clean_package(tmp_path, key):
     from trt_pdk.onnx_stages.patterns import patterns_of
 
     assert bool(patterns_of(spec)) == (outputs == 1)
+    assert spec.onnx_function is not None
+    assert _check_onnx_function(folder, spec, torch) > 0
 
 
 @pytest.mark.parametrize(
@@ -273,6 +322,17 @@ def test_generated_package_builds_and_passes_its_tests(tmp_path, name):
         )
         _run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], folder, env)
         _run([python, "-m", "trt_pdk", "test", name, "-q"], tmp_path, env)
+        # The standard-ONNX body runs in plain onnxruntime: passes, not skipped.
+        checked = subprocess.run(
+            [python, "-m", "trt_pdk", "test", name, "--backend", "onnxruntime", "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert checked.returncode == 0, checked.stdout[-4000:] + checked.stderr[-2000:]
+        rows = [r for r in json.loads(checked.stdout)["results"] if r["check"] == "onnxruntime"]
+        assert rows and all(r["status"] == "pass" for r in rows), rows
         listed = subprocess.run(
             [python, "-m", "trt_pdk", "list"], capture_output=True, text=True, env=env, check=True
         )

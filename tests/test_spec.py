@@ -172,3 +172,117 @@ def test_onnx_function_must_be_callable():
 def test_built_in_plugins_declare_onnx_functions():
     for name in ("RMSNorm", "FusedBiasGelu", "Bucketize", "MaskedCompact"):
         assert callable(get_spec(name).onnx_function), name
+
+
+def _optional_spec(**overrides):
+    base = {
+        "inputs": (Tensor("x", ("float32",)), Tensor("b", ("float32",), optional=True)),
+        "outputs": (Tensor("y", ("float32",)),),
+        "reference": lambda x, b=None, *, k=3: x * k if b is None else (x + b) * k,
+        "cases": (Case("both", ((2, 3), (3,)), ("float32",) * 2), Case("x_only", ((2, 3),), ("float32",))),
+        "tolerances": {"float32": Tolerance(1e-6, 1e-6)},
+    }
+    base.update(overrides)
+    return _spec(**base)
+
+
+def test_optional_trailing_input_lets_cases_leave_it_out():
+    spec = _optional_spec()
+    assert (spec.num_required_inputs, spec.num_optional_inputs) == (1, 1)
+    assert [t.name for t in spec.case_inputs(spec.cases[1])] == ["x"]
+    assert spec.present_inputs(2) == spec.inputs
+    with pytest.raises(UserError, match="takes 1 to 2 inputs, got 0"):
+        spec.present_inputs(0)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"inputs": (Tensor("x", ("float32",), optional=True), Tensor("b", ("float32",)))},
+            "input 'b' is required but follows an optional input",
+        ),
+        ({"inputs": (Tensor("x", ("float32",), optional=True),)}, "at least one required input"),
+        ({"outputs": (Tensor("y", ("float32",), optional=True),)}, "output 'y' is optional"),
+        ({"cases": (Case("none", (), ()),)}, "0 shapes for 1 to 2 inputs"),
+        (
+            {"cases": (Case("three", ((2,), (2,), (2,)), ("float32",) * 3),)},
+            "3 shapes for 1 to 2 inputs",
+        ),
+    ],
+)
+def test_optional_inputs_are_validated(overrides, message):
+    with pytest.raises(UserError, match=message):
+        _optional_spec(**overrides)
+
+
+def test_required_inputs_cannot_be_left_out_of_a_case():
+    with pytest.raises(UserError, match="1 shapes for 2 inputs"):
+        _spec(
+            inputs=(Tensor("x", ("float32",)), Tensor("w", ("float32",))),
+            cases=(Case("c", ((2, 3),), ("float32",)),),
+        )
+
+
+def test_optional_input_reaches_every_python_layer():
+    import onnx
+    import torch
+
+    from trt_pdk import onnx_export, torch_ops
+    from trt_pdk.testing.harness import make_inputs
+
+    spec = get_spec("FusedBiasGelu")
+    assert spec.num_optional_inputs == 1 and any(c.num_inputs == 1 for c in spec.cases)
+    assert torch_ops.schema(spec).startswith("fused_bias_gelu(Tensor x, Tensor? bias=None, ")
+    case = next(c for c in spec.cases if c.num_inputs == 1)
+    (x,) = make_inputs(spec, case, case.points()[-1])
+    op = torch_ops.register(spec)
+    torch.testing.assert_close(op(x), torch.nn.functional.gelu(x, approximate=case.attrs["approximate"]))
+    torch.testing.assert_close(op(x, None, approximate="tanh"), op(x, approximate="tanh"))
+    schema = onnx_export.register_schema(spec)
+    option = onnx.defs.OpSchema.FormalParameterOption
+    assert [i.option for i in schema.inputs] == [option.Single, option.Optional]
+    model = onnx_export.one_node_model(spec, [["n", 7]], ["float16"], {})
+    (node,) = model.graph.node
+    assert list(node.input) == ["x"]
+    assert [d.dim_param or d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim] == ["n", 7]
+    with pytest.raises(UserError, match="takes 1 to 2 inputs, got 0"):
+        onnx_export.one_node_model(spec, [], [], {})
+
+
+def test_versions_check_compares_optional_inputs():
+    from trt_pdk.testing.harness import check_versions
+
+    spec = get_spec("FusedBiasGelu")
+    check_versions(spec)
+    bias = dataclasses.replace(spec.inputs[1], optional=False)
+    required = dataclasses.replace(
+        spec, inputs=(spec.inputs[0], bias), cases=[c for c in spec.cases if c.num_inputs == 2]
+    )
+    with pytest.raises(CheckFailed, match=r"C\+\+ declares 1 optional input\(s\).*the spec 0"):
+        check_versions(required)
+
+
+def test_a_node_marking_the_optional_input_absent_with_an_empty_name_runs():
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    from trt_pdk import onnx_cpu, onnx_export
+    from trt_pdk.onnx_stages.functions import with_cpu_functions
+
+    spec = get_spec("FusedBiasGelu")
+    model = onnx_export.one_node_model(spec, [["n", 4]], ["float32"], {})
+    model.graph.node[0].input.append("")  # x, absent bias
+    model.graph.output[0].type.tensor_type.ClearField("shape")
+    inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True)
+    assert [d.dim_param or d.dim_value for d in inferred.graph.output[0].type.tensor_type.shape.dim] == [
+        "n",
+        4,
+    ]
+    x = np.linspace(-3, 3, 8, dtype=np.float32).reshape(2, 4)
+    (expected,) = onnx_cpu.run(model, [spec], {"x": x})
+    with_functions, covered = with_cpu_functions(model, [spec])
+    assert covered == ["trt_pdk::FusedBiasGelu"]
+    session = ort.InferenceSession(with_functions.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {"x": x})[0], expected, rtol=1e-6, atol=1e-6)

@@ -1,7 +1,7 @@
 """Bucketize: ``torch.bucketize(x, boundaries, right=..., out_int32=...)`` as one plugin node.
 
 ONNX has no equivalent: dynamo decomposes ``torch.bucketize`` into an unrolled binary
-search of ~90 standard nodes. :func:`aten_bucketize` is the export translation of the aten
+search of ~90 standard nodes. :func:`aten_translations` gives the export translation of the aten
 op itself (``aten::bucketize.Tensor``), so a model calling plain ``torch.bucketize``
 exports to one ``Bucketize`` node, like a model calling ``torch.ops.trt_pdk.bucketize``.
 
@@ -38,29 +38,36 @@ def sorted_boundaries(shape: tuple[int, ...], dtype: str, generator: Any) -> Any
     return values.sort().values.to(TORCH_DTYPES[dtype])
 
 
-def aten_bucketize(self: Any, boundaries: Any, out_int32: bool = False, right: bool = False) -> Any:
-    """Translation of ``aten::bucketize.Tensor`` for ``custom_translation_table``."""
-    import onnxscript
+def aten_bucketize_translation(plugin_version: str) -> Any:
+    """Translation of ``aten::bucketize.Tensor`` emitting a Bucketize node of `plugin_version`."""
+    if plugin_version not in SPEC.versions:
+        raise ValueError(f"Bucketize has plugin versions {list(SPEC.versions)}, not {plugin_version!r}")
 
-    from trt_pdk.onnx_export import DEFAULT_PLUGIN_VERSION, register_schema
+    def aten_bucketize(self: Any, boundaries: Any, out_int32: bool = False, right: bool = False) -> Any:
+        import onnxscript
 
-    register_schema(SPEC)
-    opset = onnxscript.values.Opset(SPEC.namespace, 1)
-    return opset.Bucketize(
-        self,
-        boundaries,
-        right=int(bool(right)),
-        out_dtype="int32" if out_int32 else "int64",
-        plugin_version=DEFAULT_PLUGIN_VERSION,
-        plugin_namespace=SPEC.namespace,
-    )
+        from trt_pdk.onnx_export import register_schema
+
+        register_schema(SPEC)
+        opset = onnxscript.values.Opset(SPEC.namespace, 1)
+        return opset.Bucketize(
+            self,
+            boundaries,
+            right=int(bool(right)),
+            out_dtype="int32" if out_int32 else "int64",
+            plugin_version=plugin_version,
+            plugin_namespace=SPEC.namespace,
+        )
+
+    return aten_bucketize
 
 
-def aten_translations() -> dict[Any, Any]:
-    """``{aten overload: translation}`` to merge into the export's ``custom_translation_table``."""
+def aten_translations(plugin_version: str = "2") -> dict[Any, Any]:
+    """``{aten overload: translation}`` to merge into the export's ``custom_translation_table``;
+    the node carries `plugin_version` (``"2"`` IPluginV3, ``"1"`` IPluginV2DynamicExt)."""
     import torch
 
-    return {torch.ops.aten.bucketize.Tensor: aten_bucketize}
+    return {torch.ops.aten.bucketize.Tensor: aten_bucketize_translation(plugin_version)}
 
 
 def _cases() -> list[Case]:

@@ -39,6 +39,23 @@ def _cases() -> list[Case]:
 
             add("2d_d64_rows0to16", dyn((0, 64), (16, 64), opt=(4, 64)))
             add("3d_d1024", dyn((1, 1, 1024), (2, 3, 1024)))
+            # Without the optional bias: one input, y = gelu(x).
+            cases.append(
+                Case(
+                    f"nobias_2d_d7_rows0to5_{name}",
+                    (dyn((0, 7), (5, 7)),),
+                    (dtype,),
+                    {"approximate": approximate},
+                )
+            )
+            cases.append(
+                Case(
+                    f"nobias_3d_d1024_{name}",
+                    (dyn((1, 1, 1024), (2, 3, 1024)),),
+                    (dtype,),
+                    {"approximate": approximate},
+                )
+            )
         cases.append(Case(f"1d_d7_{SHORT[dtype]}", ((7,), (7,)), (dtype, dtype), {"approximate": "none"}))
     cases.append(Case("2d_d1_rows0to5_fp32", (dyn((0, 1), (5, 1)), (1,)), ("float32", "float32")))
     cases.append(
@@ -50,6 +67,7 @@ def _cases() -> list[Case]:
         )
     )
     cases.append(Case("2d_d0_fp32", (dyn((0, 0), (4, 0)), (0,)), ("float32", "float32")))
+    cases.append(Case("nobias_1d_d0to1_fp32", (dyn((0,), (1,)),), ("float32",)))
     return cases
 
 
@@ -68,7 +86,7 @@ SPEC = PluginSpec(
     ),
     inputs=(
         Tensor("x", FLOATS, doc="[..., D]"),
-        Tensor("bias", FLOATS, doc="[D], the dtype of x; optional (absent: y = gelu(x))"),
+        Tensor("bias", FLOATS, doc="[D], the dtype of x; optional (absent: y = gelu(x))", optional=True),
     ),
     outputs=(Tensor("y", FLOATS, doc="the shape and dtype of x"),),
     reference=reference,

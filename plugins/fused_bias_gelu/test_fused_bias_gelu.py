@@ -1,6 +1,8 @@
-"""FusedBiasGelu's own checks: the no-bias variant (one input), the formulas against
-float64, shape/dtype errors, the ONNX rewrite of the exported decompositions (with and
-without the bias Add, both approximations), the CUDA kernel, and a quick decoder fuzz."""
+"""FusedBiasGelu's own checks: the input-count message, the formulas against float64,
+shape/dtype errors, the ONNX rewrite of the exported decompositions (with and without the
+bias Add, both approximations), the CUDA kernel, the torch op with and without the bias,
+and a quick decoder fuzz. The bias-less cases themselves (bias is ``Tensor(optional=True)``)
+run in the generic harness with every other case."""
 
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ from hypothesis import strategies as st
 
 from trt_pdk.native import op_binding
 from trt_pdk.registry import get_spec
-from trt_pdk.testing.harness import from_numpy, to_numpy
 
 # torch.export inside torch 2.13 still uses the deprecated LeafSpec check.
 pytestmark = pytest.mark.filterwarnings("ignore:.*LeafSpec.*:FutureWarning")
@@ -26,25 +27,9 @@ TORCH = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.b
 TOL = {"float32": 1e-5, "float16": 1e-3, "bfloat16": 1e-2}
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
-@pytest.mark.parametrize("approximate", ["none", "tanh"])
-@pytest.mark.parametrize("shape", [(0,), (1,), (5, 7), (2, 3, 1024)])
-def test_without_bias_the_plugin_is_gelu(dtype, approximate, shape):
-    x = (torch.randn(shape) * 3).to(TORCH[dtype])
-    (y,) = op_binding(SPEC).cpu({"approximate": approximate}, [to_numpy(x)], [dtype])
-    expected = torch.nn.functional.gelu(x, approximate=approximate)
-    torch.testing.assert_close(from_numpy(y, dtype), expected, rtol=TOL[dtype], atol=TOL[dtype])
-
-
-def test_one_input_is_accepted_and_zero_or_three_are_not():
+def test_the_bias_is_optional_and_zero_or_three_inputs_are_rejected():
+    assert SPEC.num_optional_inputs == 1 and any(c.num_inputs == 1 for c in SPEC.cases)
     binding = op_binding(SPEC)
-    assert binding.num_inputs == 2 and binding.num_optional_inputs == 1
-    assert binding.output_shapes({}, [[4, 8]]) == [[4, 8]]
-    assert binding.supported_dtypes({}, 1) == [
-        ["float32", "float32"],
-        ["float16", "float16"],
-        ["bfloat16", "bfloat16"],
-    ]
     for shapes in ([], [[4], [4], [4]]):
         with pytest.raises(ValueError, match="takes 1 or 2 inputs"):
             binding.output_shapes({}, shapes)
@@ -167,3 +152,25 @@ def test_the_kits_torch_op_exports_to_one_plugin_node_and_runs_on_cpu():
     feeds = {proto.graph.input[0].name: x.numpy(), proto.graph.input[1].name: b.numpy()}
     (y,) = onnx_cpu.run(proto, [SPEC], feeds)
     np.testing.assert_allclose(y, M()(x, b).numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("call", ["omitted", "none"])
+def test_the_kits_torch_op_without_bias_exports_to_a_one_input_node(call):
+    from trt_pdk import onnx_cpu, onnx_export, torch_ops
+
+    op = torch_ops.register(SPEC)
+
+    class M(torch.nn.Module):
+        def forward(self, x):
+            if call == "none":
+                return op(x * 2, None, approximate="tanh")
+            return op(x * 2, approximate="tanh")
+
+    x = torch.randn(4, 8)
+    expected = torch.nn.functional.gelu(x * 2, approximate="tanh")
+    torch.testing.assert_close(M()(x), expected)
+    proto = onnx_export.export(M(), (x,), specs=[SPEC]).model_proto
+    (node,) = [n for n in proto.graph.node if n.op_type == "FusedBiasGelu"]
+    assert len([i for i in node.input if i]) == 1
+    (y,) = onnx_cpu.run(proto, [SPEC], {proto.graph.input[0].name: x.numpy()})
+    np.testing.assert_allclose(y, expected.numpy(), rtol=1e-5, atol=1e-5)

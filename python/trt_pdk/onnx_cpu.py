@@ -54,7 +54,11 @@ def op_run_class(spec: PluginSpec) -> type[OpRun]:
             if name in attr_names and value is not None:
                 attrs[name] = value.decode() if isinstance(value, bytes) else value
         attrs = spec.resolve_attrs(attrs)
-        arrays, dtypes = zip(*(to_native(x) for x in inputs), strict=True)
+        present = list(inputs)
+        while present and present[-1] is None:  # absent trailing optional inputs
+            present.pop()
+        spec.present_inputs(len(present))
+        arrays, dtypes = zip(*(to_native(x) for x in present), strict=True)
         outputs = binding.cpu(attrs, list(arrays), list(dtypes))
         out_dtypes = binding.output_dtypes(attrs, list(dtypes))
         return tuple(from_native(o, d) for o, d in zip(outputs, out_dtypes, strict=True))

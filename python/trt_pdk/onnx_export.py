@@ -83,6 +83,10 @@ def _infer(spec: PluginSpec):
         binding = op_binding(spec)
         attrs = _attrs_from_node(spec, ctx)
         in_types = [ctx.get_input_type(i) for i in range(ctx.get_num_inputs())]
+        while in_types and (in_types[-1] is None or not in_types[-1].HasField("tensor_type")):
+            in_types.pop()  # absent trailing optional inputs ("")
+        if any(t is None for t in in_types):
+            return
         elem_types = [t.tensor_type.elem_type for t in in_types]
         if any(e == TensorProto.UNDEFINED for e in elem_types):
             return
@@ -136,7 +140,12 @@ def register_schema(spec: PluginSpec) -> onnx.defs.OpSchema:
         for t in tensors:
             type_param = f"T_{kind}_{t.name}"
             constraints.append((type_param, [_TYPE_STRS[d] for d in t.dtypes], f"dtypes of {t.name}"))
-            params.append(OpSchema.FormalParameter(t.name, type_param, t.doc))
+            option = (
+                OpSchema.FormalParameterOption.Optional
+                if getattr(t, "optional", False)
+                else OpSchema.FormalParameterOption.Single
+            )
+            params.append(OpSchema.FormalParameter(t.name, type_param, t.doc, param_option=option))
     attributes = [
         OpSchema.Attribute(
             a.name, helper.make_attribute(a.name, a.default), f"{a.doc} Range {a.range_text()}."
@@ -186,7 +195,12 @@ def translation(spec: PluginSpec, plugin_version: str = DEFAULT_PLUGIN_VERSION):
     names = [a.name for a in spec.attrs]
 
     def translate(*args: Any, **kwargs: Any) -> Any:
-        tensors = args[:n_in]
+        tensors = list(args[:n_in])
+        for t in spec.inputs[len(tensors) :]:
+            tensors.append(kwargs.pop(t.name, None))
+        while tensors and tensors[-1] is None and spec.inputs[len(tensors) - 1].optional:
+            tensors.pop()  # an absent optional input is left out of the node
+        spec.present_inputs(len(tensors))
         attrs = dict(zip(names, args[n_in:], strict=False))
         attrs.update(kwargs)
         attrs = spec.resolve_attrs(attrs)
@@ -194,7 +208,12 @@ def translation(spec: PluginSpec, plugin_version: str = DEFAULT_PLUGIN_VERSION):
             *tensors, **attrs, plugin_version=plugin_version, plugin_namespace=spec.namespace
         )
 
-    params = [inspect.Parameter(t.name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for t in spec.inputs]
+    params = [
+        inspect.Parameter(t.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)
+        if t.optional
+        else inspect.Parameter(t.name, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        for t in spec.inputs
+    ]
     params += [
         inspect.Parameter(
             a.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=a.default, annotation=_ATTR_TYPES[a.type]
@@ -227,8 +246,22 @@ def translation_table(
         packet = torch_ops.register(spec)
         table[packet.default] = translation(spec, plugin_version)
         if spec.aten_translations is not None:  # standard ops that export to this plugin's node
-            table.update(spec.aten_translations())
+            table.update(_aten_translations(spec, plugin_version))
     return table
+
+
+def _aten_translations(spec: PluginSpec, plugin_version: str) -> Any:
+    """``spec.aten_translations(plugin_version)``; a callable taking no argument is called bare."""
+    func = spec.aten_translations
+    try:
+        takes_version = bool(inspect.signature(func).parameters)
+    except (TypeError, ValueError):  # no signature to read (a builtin): pass the version
+        takes_version = True
+    if not takes_version:
+        return func()
+    if plugin_version not in spec.versions:
+        raise UserError(f"{spec.name} has plugin versions {list(spec.versions)}, not {plugin_version!r}")
+    return func(plugin_version)
 
 
 def export(
@@ -274,17 +307,22 @@ def one_node_model(
 ) -> onnx.ModelProto:
     """A model with one plugin node; dims may be ints or symbol names (dynamic).
 
-    Output types and shapes come from the schema's inference (the native shape rule).
+    One shape and dtype per input present: fewer than the spec's inputs leave out trailing
+    optional ones (the node has fewer inputs). Output types and shapes come from the
+    schema's inference (the native shape rule).
     """
     register_schema(spec)
+    if len(input_shapes) != len(input_dtypes):
+        raise UserError(f"{spec.name}: {len(input_shapes)} input shapes but {len(input_dtypes)} dtypes")
+    present = spec.present_inputs(len(input_dtypes))
     inputs = [
         helper.make_tensor_value_info(t.name, ONNX_DTYPES[d], list(s))
-        for t, d, s in zip(spec.inputs, input_dtypes, input_shapes, strict=True)
+        for t, d, s in zip(present, input_dtypes, input_shapes, strict=True)
     ]
     outputs = [helper.make_empty_tensor_value_info(t.name) for t in spec.outputs]
     node = helper.make_node(
         spec.name,
-        [t.name for t in spec.inputs],
+        [t.name for t in present],
         [t.name for t in spec.outputs],
         name=f"{spec.name}_0",
         domain=spec.namespace,

@@ -174,12 +174,18 @@ class Tensor:
         generator: test inputs for this tensor, ``generator(shape, dtype, torch.Generator)``
             returning a CPU torch tensor (e.g. sorted values); default: normal floats,
             small integers, random bools.
+        optional: the input may be absent (inputs only, and only trailing ones: after an
+            optional input every input is optional). The C++ op declares as many in
+            ``kNbOptionalInputs``; an absent input is left out of the node, the torch op
+            (``Tensor? name=None``) and the reference call (the reference takes it as a
+            keyword argument defaulting to ``None``).
     """
 
     name: str
     dtypes: tuple[str, ...]
     doc: str = ""
     generator: Callable[..., Any] | None = None
+    optional: bool = False
 
     def __post_init__(self) -> None:
         where = f"tensor {self.name!r}"
@@ -190,6 +196,8 @@ class Tensor:
         bad = [d for d in self.dtypes if d not in DTYPES]
         if bad:
             raise _spec_error(where, f"unknown dtype(s) {bad}; known: {', '.join(DTYPES)}")
+        if not isinstance(self.optional, bool):
+            raise _spec_error(where, f"optional must be True or False, got {self.optional!r}")
 
 
 @dataclass(frozen=True)
@@ -254,8 +262,9 @@ class Case:
 
     Args:
         name: unique within the plugin; used in test ids.
-        shapes: one :class:`ShapeRange` (or a static shape tuple) per input.
-        dtypes: one dtype name per input.
+        shapes: one :class:`ShapeRange` (or a static shape tuple) per input present; a
+            case may leave out trailing optional inputs (``Tensor(optional=True)``).
+        dtypes: one dtype name per input present.
         attrs: attribute values; absent ones take their defaults.
         tolerance: overrides the spec's tolerance for the output dtype.
         seed: seed for the random inputs.
@@ -267,6 +276,11 @@ class Case:
     attrs: Mapping[str, Any] = field(default_factory=dict)
     tolerance: Tolerance | None = None
     seed: int = 0
+
+    @property
+    def num_inputs(self) -> int:
+        """How many inputs the case gives (trailing optional inputs may be left out)."""
+        return len(self.dtypes)
 
     def __post_init__(self) -> None:
         shapes = tuple(s if isinstance(s, ShapeRange) else ShapeRange.static(tuple(s)) for s in self.shapes)
@@ -319,7 +333,8 @@ class PluginSpec:
     Args:
         name: TensorRT plugin name == ONNX op_type == key in ``<native_module>.ops``.
         attrs: typed attributes, in the order the C++ ``fields()`` declares them.
-        inputs, outputs: tensors with the dtypes they may have.
+        inputs, outputs: tensors with the dtypes they may have; trailing inputs may be
+            optional (``Tensor(optional=True)``, as the C++ op's ``kNbOptionalInputs``).
         reference: the PyTorch reference, ``reference(*inputs, **attrs)`` returning a
             tensor or a tuple of tensors.
         torch_op: the ``torch.library`` op models call.
@@ -328,9 +343,11 @@ class PluginSpec:
         namespace: TensorRT plugin namespace and ONNX domain.
         versions: plugin versions built: ``"1"`` IPluginV2DynamicExt (optional), ``"2"`` IPluginV3.
         replaces: ONNX patterns this plugin replaces (consumed by the rewrite stage).
-        aten_translations: optional ``() -> {aten op overload: translation}``: standard torch
-            ops that export to this plugin's node instead of being decomposed (e.g.
-            ``torch.ops.aten.bucketize.Tensor``); merged into the export translation table.
+        aten_translations: optional ``(plugin_version) -> {aten op overload: translation}``:
+            standard torch ops that export to this plugin's node instead of being decomposed
+            (e.g. ``torch.ops.aten.bucketize.Tensor``), emitting ``plugin_version``; merged
+            into the export translation table. (A callable taking no argument is accepted
+            and then emits what it chooses.)
         onnx_function: optional ``(attrs, num_inputs) -> (inputs, outputs, nodes)``: the op
             in standard ONNX ops, as the body of an ONNX model-local function with the plugin
             node's domain and op_type, so plain onnxruntime runs plugin nodes on CPU (the
@@ -356,7 +373,7 @@ class PluginSpec:
     namespace: str = "trt_pdk"
     versions: tuple[str, ...] = ("1", "2")
     replaces: tuple[Any, ...] = ()
-    aten_translations: Callable[[], Mapping[Any, Callable[..., Any]]] | None = None
+    aten_translations: Callable[..., Mapping[Any, Callable[..., Any]]] | None = None
     onnx_function: Callable[[dict[str, Any], int], tuple[list[str], list[str], list[Any]]] | None = None
     native_module: str = "trt_pdk._C"
     library_package: str = "trt_pdk"
@@ -384,6 +401,18 @@ class PluginSpec:
             raise _spec_error(where, f"torch_op must be a TorchOp, got {type(self.torch_op).__name__}")
         if not self.inputs or not self.outputs:
             raise _spec_error(where, "needs at least one input and one output")
+        for i, t in enumerate(self.inputs):
+            if not t.optional and any(u.optional for u in self.inputs[:i]):
+                raise _spec_error(
+                    where,
+                    f"input {t.name!r} is required but follows an optional input; only trailing "
+                    f"inputs can be optional",
+                )
+        if all(t.optional for t in self.inputs):
+            raise _spec_error(where, "needs at least one required input (all inputs are optional)")
+        for t in self.outputs:
+            if t.optional:
+                raise _spec_error(where, f"output {t.name!r} is optional; only inputs can be")
         seen: set[str] = set()
         for item in (*self.attrs, *self.inputs, *self.outputs):
             if item.name in seen:
@@ -409,9 +438,15 @@ class PluginSpec:
 
     def _check_case(self, case: Case) -> None:
         where = f"{self.name!r} case {case.name!r}"
-        if len(case.shapes) != len(self.inputs):
-            raise _spec_error(where, f"{len(case.shapes)} shapes for {len(self.inputs)} inputs")
-        for tensor, dtype in zip(self.inputs, case.dtypes, strict=True):
+        low, high = self.num_required_inputs, len(self.inputs)
+        if not low <= len(case.shapes) <= high:
+            expected = (
+                f"{high} inputs"
+                if low == high
+                else f"{low} to {high} inputs (the last {high - low} optional)"
+            )
+            raise _spec_error(where, f"{len(case.shapes)} shapes for {expected}")
+        for tensor, dtype in zip(self.case_inputs(case), case.dtypes, strict=True):
             if dtype not in tensor.dtypes:
                 raise _spec_error(where, f"input {tensor.name!r} takes {tensor.dtypes}, not {dtype}")
         try:
@@ -423,6 +458,27 @@ class PluginSpec:
     def interfaces(self) -> tuple[str, ...]:
         """TensorRT class names of the built plugin versions."""
         return tuple(VERSIONS[v] for v in self.versions)
+
+    @property
+    def num_optional_inputs(self) -> int:
+        """How many trailing inputs may be absent (the C++ ``kNbOptionalInputs``)."""
+        return sum(1 for t in self.inputs if t.optional)
+
+    @property
+    def num_required_inputs(self) -> int:
+        return len(self.inputs) - self.num_optional_inputs
+
+    def present_inputs(self, num_inputs: int) -> tuple[Tensor, ...]:
+        """The first `num_inputs` inputs; raises UserError unless that leaves out only optional ones."""
+        low, high = self.num_required_inputs, len(self.inputs)
+        if not low <= num_inputs <= high:
+            expected = str(high) if low == high else f"{low} to {high}"
+            raise UserError(f"{self.name} takes {expected} inputs, got {num_inputs}")
+        return self.inputs[:num_inputs]
+
+    def case_inputs(self, case: Case) -> tuple[Tensor, ...]:
+        """The inputs `case` gives (trailing optional ones may be left out)."""
+        return self.present_inputs(case.num_inputs)
 
     @property
     def has_v2(self) -> bool:

@@ -1,9 +1,10 @@
 """The ``torch.library`` op of every plugin, e.g. ``torch.ops.trt_pdk.rms_norm``.
 
-The schema is generated from the spec (inputs are Tensors, attributes keep their types and
-defaults). On CPU the op runs the spec's PyTorch reference; on CUDA it launches the
-plugin's own kernel when the native module was built with CUDA. The fake implementation
-(for ``torch.export``/ONNX export) is the spec's ``torch_op.fake`` or else the reference.
+The schema is generated from the spec (inputs are Tensors, optional inputs ``Tensor?`` with
+default ``None``, attributes keep their types and defaults). On CPU the op runs the spec's
+PyTorch reference; on CUDA it launches the plugin's own kernel when the native module was
+built with CUDA. The fake implementation (for ``torch.export``/ONNX export) is the spec's
+``torch_op.fake`` or else the reference.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ _libraries: dict[str, torch.library.Library] = {}
 
 
 def schema(spec: PluginSpec) -> str:
-    """The op schema, e.g. ``rms_norm(Tensor x, Tensor weight, float eps=1e-06) -> Tensor``."""
-    args = [f"Tensor {t.name}" for t in spec.inputs]
+    """The op schema, e.g. ``rms_norm(Tensor x, Tensor weight, float eps=1e-06) -> Tensor``.
+
+    An optional input is ``Tensor? name=None``.
+    """
+    args = [f"Tensor? {t.name}=None" if t.optional else f"Tensor {t.name}" for t in spec.inputs]
     for a in spec.attrs:
         default = repr(a.default) if a.type != "string" else f'"{a.default}"'
         args.append(f"{_TORCH_TYPES[a.type]} {a.name}={default}")
@@ -32,16 +36,35 @@ def schema(spec: PluginSpec) -> str:
 def _split(
     spec: PluginSpec, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> tuple[list[Any], dict[str, Any]]:
+    """(input tensors, attributes) of a call; absent (None) trailing optional inputs are dropped."""
     n = len(spec.inputs)
     tensors = list(args[:n])
+    kwargs = dict(kwargs)
+    for t in spec.inputs[len(tensors) :]:
+        tensors.append(kwargs.pop(t.name, None))
     attrs = dict(zip((a.name for a in spec.attrs), args[n:], strict=False))
     attrs.update(kwargs)
-    return tensors, attrs
+    return present_tensors(spec, tensors), attrs
+
+
+def present_tensors(spec: PluginSpec, tensors: list[Any]) -> list[Any]:
+    """`tensors` without trailing ``None`` (absent optional inputs); a missing required one raises."""
+    tensors = list(tensors)
+    while tensors and tensors[-1] is None and spec.inputs[len(tensors) - 1].optional:
+        tensors.pop()
+    missing = [t.name for t, x in zip(spec.inputs, tensors, strict=False) if x is None]
+    if missing:
+        raise ValueError(f"{spec.name}: input(s) {missing} are None; only trailing optional inputs may be")
+    spec.present_inputs(len(tensors))
+    return tensors
 
 
 def run_reference(spec: PluginSpec, tensors: list[torch.Tensor], attrs: dict[str, Any]) -> list[torch.Tensor]:
-    """Calls the spec's PyTorch reference; always returns a list of output tensors."""
-    out = spec.reference(*tensors, **spec.resolve_attrs(attrs))
+    """Calls the spec's PyTorch reference; always returns a list of output tensors.
+
+    Absent optional inputs are not passed (the reference's parameter default applies).
+    """
+    out = spec.reference(*present_tensors(spec, tensors), **spec.resolve_attrs(attrs))
     return list(out) if isinstance(out, tuple | list) else [out]
 
 
@@ -96,9 +119,10 @@ def run_native_cuda(
     upper bound (``binding.output_upper_bounds``); after the launch the stream is
     synchronized, the size-tensor outputs (the last ``num_size_tensor_outputs``, 0-D int64)
     are read and those dimensions are cut to the sizes the kernel produced. Without
-    data-dependent outputs the launch stays asynchronous.
+    data-dependent outputs the launch stays asynchronous. Absent optional inputs are left
+    out of `tensors` (trailing ``None`` is dropped).
     """
-    tensors = [t.contiguous() for t in tensors]
+    tensors = [t.contiguous() for t in present_tensors(spec, tensors)]
     shapes = [list(t.shape) for t in tensors]
     dtypes = [dtype_name(t.dtype) for t in tensors]
     out_shapes = [list(s) for s in binding.output_shapes(attrs, shapes)]

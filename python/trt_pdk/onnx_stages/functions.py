@@ -60,6 +60,7 @@ def function_proto(
             f"plugin {spec.namespace}::{spec.name} declares no ONNX body (PluginSpec.onnx_function), so "
             f"plain onnxruntime cannot run it; add one, leave it out of the rewrite or serve the engine."
         )
+    spec.present_inputs(num_inputs)  # only trailing optional inputs may be left out
     resolved = spec.resolve_attrs(dict(attrs))
     inputs, outputs, nodes = spec.onnx_function(resolved, num_inputs)
     if len(inputs) != num_inputs or len(outputs) != len(spec.outputs):
@@ -125,6 +126,9 @@ def with_cpu_functions(
         names.setdefault(key, set()).update(a.name for a in node.attribute)
     out = onnx.ModelProto()
     out.CopyFrom(model)
+    for node in out.graph.node:  # onnxruntime binds "" to a formal: absent inputs are left out
+        if (node.domain, node.op_type) in seen:
+            del node.input[_num_inputs(node) :]
     covered = []
     for key, (attrs, num_inputs) in sorted(seen.items()):
         out.functions.append(function_proto(by_key[key], attrs, num_inputs, opset, names[key]))

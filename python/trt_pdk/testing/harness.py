@@ -63,14 +63,17 @@ class Errors:
 
 
 def make_inputs(spec: PluginSpec, case: Case, shapes: tuple[tuple[int, ...], ...]) -> list[Any]:
-    """Random CPU tensors for one point: normal floats, small integers, seeded per case."""
+    """Random CPU tensors for one point: normal floats, small integers, seeded per case.
+
+    One tensor per input the case gives (absent optional inputs are left out).
+    """
     import torch
 
     from trt_pdk.torch_ops import TORCH_DTYPES
 
     generator = torch.Generator().manual_seed(case.seed * 1000 + sum(sum(s) for s in shapes))
     tensors = []
-    for tensor, shape, dtype in zip(spec.inputs, shapes, case.dtypes, strict=True):
+    for tensor, shape, dtype in zip(spec.case_inputs(case), shapes, case.dtypes, strict=True):
         if tensor.generator is not None:
             t = tensor.generator(shape, dtype, generator)
             if tuple(t.shape) != tuple(shape) or t.dtype != TORCH_DTYPES[dtype]:
@@ -237,15 +240,35 @@ def check_versions(spec: PluginSpec) -> str:
             f"C++ has {binding.num_inputs} inputs/{binding.num_outputs} outputs, the spec "
             f"{len(spec.inputs)}/{len(spec.outputs)}"
         )
-    cpp_dtypes = {tuple(c) for c in binding.supported_dtypes(spec.resolve_attrs())}
+    cpp_optional = int(getattr(binding, "num_optional_inputs", 0))
+    if cpp_optional != spec.num_optional_inputs:
+        optional = [t.name for t in spec.inputs if t.optional]
+        raise CheckFailed(
+            f"C++ declares {cpp_optional} optional input(s) (kNbOptionalInputs), the spec "
+            f"{spec.num_optional_inputs} ({optional or 'none'}; Tensor(optional=True))"
+        )
+    cpp_dtypes = {tuple(c) for c in _supported_dtypes(binding, spec.resolve_attrs(), len(spec.inputs))}
     for case in spec.cases:
-        out = tuple(binding.output_dtypes(spec.resolve_attrs(case.attrs), list(case.dtypes)))
-        if (*case.dtypes, *out) not in cpp_dtypes:
+        attrs = spec.resolve_attrs(case.attrs)
+        out = tuple(binding.output_dtypes(attrs, list(case.dtypes)))
+        supported = (
+            cpp_dtypes
+            if case.num_inputs == len(spec.inputs)
+            else {tuple(c) for c in _supported_dtypes(binding, attrs, case.num_inputs)}
+        )
+        if (*case.dtypes, *out) not in supported:
             raise CheckFailed(
                 f"case {case.name}: dtypes {case.dtypes} -> {out} are not supported by the C++ op"
             )
     interfaces = ", ".join(spec.interfaces)
     return f"versions {list(spec.versions)} ({interfaces}), {len(cpp_dtypes)} dtype combination(s)"
+
+
+def _supported_dtypes(binding: Any, attrs: dict[str, Any], num_inputs: int) -> list[list[str]]:
+    """``binding.supported_dtypes`` for `num_inputs` inputs present."""
+    if num_inputs == binding.num_inputs:
+        return binding.supported_dtypes(attrs)
+    return binding.supported_dtypes(attrs, num_inputs)
 
 
 def _attr_samples(spec: PluginSpec) -> list[dict[str, Any]]:
@@ -352,7 +375,7 @@ def check_shape_rule(spec: PluginSpec, case: Case, points: list[Any]) -> str:
 
     binding = _binding(spec)
     attrs = spec.resolve_attrs(case.attrs)
-    supported = {tuple(c) for c in binding.supported_dtypes(attrs)}
+    supported = {tuple(c) for c in _supported_dtypes(binding, attrs, case.num_inputs)}
     for shapes, _inputs, expected in points:
         binding.check_inputs(attrs, [list(s) for s in shapes], list(case.dtypes))
         rule = binding.output_shapes(attrs, [list(s) for s in shapes])
@@ -432,7 +455,7 @@ def check_onnx(spec: PluginSpec, case: Case, points: list[Any]) -> Errors:
                 f"ONNX type inference gives {inferred}, the reference {[str(e.dtype) for e in expected]}"
             )
         feeds = {}
-        for t, x, d in zip(spec.inputs, inputs, case.dtypes, strict=True):
+        for t, x, d in zip(spec.case_inputs(case), inputs, case.dtypes, strict=True):
             a = to_numpy(x)
             feeds[t.name] = a.view(ml_dtypes.bfloat16) if d == "bfloat16" else a
         outputs = run.run(None, feeds)
@@ -500,7 +523,7 @@ def check_onnxruntime(spec: PluginSpec, case: Case, points: list[Any]) -> Errors
     for shapes, inputs, expected in points:
         feeds = {
             t.name: to_numpy(x.float() if x.dtype == torch.bfloat16 else x)
-            for t, x in zip(spec.inputs, inputs, strict=True)
+            for t, x in zip(spec.case_inputs(case), inputs, strict=True)
         }
         outputs = session.run(None, feeds)
         # bfloat16 outputs come back as float32 holding bfloat16 values: exact to convert.
@@ -534,7 +557,7 @@ def check_tensorrt(spec: PluginSpec, case: Case, points: list[Any], version: str
     runner = EngineRunner(built.plan)
     errors = Errors()
     for shapes, inputs, expected in points:
-        feeds = {t.name: x.cuda() for t, x in zip(spec.inputs, inputs, strict=True)}
+        feeds = {t.name: x.cuda() for t, x in zip(spec.case_inputs(case), inputs, strict=True)}
         outputs = runner.run(feeds)
         what = f"tensorrt {VERSIONS[version]}, inputs {shapes}"
         errors.update(compare(outputs, expected, *_tolerance(spec, case, expected), what))
@@ -548,7 +571,7 @@ def case_profiles(spec: PluginSpec, case: Case, splits: int = 1) -> list[dict[st
     consecutive profiles share their boundary shape; one profile is the case's own
     min/opt/max. Static inputs keep the dims the graph declares. No dynamic input: [].
     """
-    dynamic = [(t, r) for t, r in zip(spec.inputs, case.shapes, strict=True) if r.dynamic_axes]
+    dynamic = [(t, r) for t, r in zip(spec.case_inputs(case), case.shapes, strict=True) if r.dynamic_axes]
     if not dynamic:
         return []
     if splits == 1:

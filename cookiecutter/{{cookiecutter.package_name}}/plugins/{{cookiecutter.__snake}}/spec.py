@@ -99,6 +99,14 @@ def patterns() -> tuple[Any, ...]:
 {%- endif %}
 
 
+def onnx_function(attrs: dict[str, Any], num_inputs: int) -> tuple[list[str], list[str], list[Any]]:
+    """The op in standard ONNX ops (``onnx_function.py`` beside this file), so plain onnxruntime
+    runs {{ name }} nodes on CPU; imported when first used."""
+    from .onnx_function import onnx_function as body
+
+    return body(attrs, num_inputs)
+
+
 def _cases() -> list[Case]:
     cases: list[Case] = []
 
@@ -154,6 +162,7 @@ SPEC = PluginSpec(
     # The rewrite engine replaces subgraphs with one output; this op has {{ outs | length }}.
     replaces=[],
 {%- endif %}
+    onnx_function=onnx_function,
     native_module="{{ cookiecutter.package_name }}._C",
     library_package="{{ cookiecutter.package_name }}",
     doc="A scaled softplus of the sum of the inputs (the example op of `trt-pdk new`).",
