@@ -109,6 +109,21 @@ def test_dynamic_batching_doubles_throughput_at_16_clients(server, deploy):
     assert srv.http_get(server.state.http_port, "/v2/models/mlp/ready") == 200
 
 
+def test_variants_change_one_variable():
+    from trt_pdk.triton import config as tc
+    from trt_pdk.triton.perf import _describe, _variant
+
+    cfg = tc.parse_config('name: "m"\nmax_batch_size: 8\ninstance_group [{ count: 1 kind: KIND_CPU }]\n')
+    on = _variant(cfg, dynamic_batching=True)
+    assert _describe(on)["dynamic_batching"] and _describe(on)["max_queue_delay_us"] == 100
+    slow = _variant(on, max_queue_delay_us=500)
+    assert {k: v for k, v in _describe(slow).items() if k != "max_queue_delay_us"} == {
+        k: v for k, v in _describe(on).items() if k != "max_queue_delay_us"
+    }
+    assert _describe(slow)["max_queue_delay_us"] == 500
+    assert not _describe(_variant(on, dynamic_batching=False))["dynamic_batching"]
+
+
 def test_server_dying_during_perf_is_one_clear_error(deploy, tmp_path: Path):
     with srv.TritonServer(deploy, tmp_path / "run") as s:
         target = _target(s.state)

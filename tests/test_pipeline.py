@@ -35,6 +35,28 @@ def test_demo_config_loads_with_paths_beside_it():
     assert cfg.perf.target_concurrency in cfg.perf.concurrency
 
 
+def test_demo_traffic_is_regenerated_from_the_model_dims(tmp_path):
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location(
+        "demo_model_under_test", ROOT / "pipeline" / "demo_model.py"
+    )
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    shipped = (ROOT / "pipeline" / "demo_traffic.jsonl").read_text()
+    assert demo.write_traffic(tmp_path / "t.jsonl").read_text() == shipped  # deterministic, in sync
+    rows = [json.loads(line) for line in shipped.splitlines()]
+    assert {r["x"][2] for r in rows} == {demo.WIDTH} and sum(r["count"] for r in rows) == 400
+    assert load_config(DEMO).perf.max_queue_delays_us  # the demo tunes the batcher's delay too
+
+
+def test_negative_queue_delay_is_refused(tmp_path):
+    path = _write(tmp_path, BASE + "perf:\n  max_queue_delays_us: [100, -1]\n")
+    with pytest.raises(UserError, match="max_queue_delays_us"):
+        load_config(path)
+
+
 def test_unknown_option_names_file_line_section_and_known_options(tmp_path):
     path = _write(tmp_path, BASE + "perf:\n  duration: 1.0\n  concurency: [1, 16]\n")
     with pytest.raises(UserError) as err:

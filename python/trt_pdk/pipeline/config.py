@@ -150,7 +150,12 @@ class PerfSection:
     target_concurrency: where baseline and tuned are compared (and tuning decides).
     duration / warmup: seconds measured / discarded per level.
     protocol: ``grpc`` or ``http``.
-    instance_counts / preferred_batch_sizes: candidates of the tuning steps.
+    instance_counts / preferred_batch_sizes / max_queue_delays_us: candidates of the tuning
+        steps (each one variable, kept only if it raises throughput with a p99 no worse).
+    min_gain: relative throughput gain at target_concurrency a step must bring to be kept
+        (raise it where run-to-run noise is larger, e.g. on a shared machine).
+    p99_slack: how much worse than the best so far p99 may get in a kept step (never worse
+        than the baseline's).
     """
 
     concurrency: list[int] = field(default_factory=lambda: [1, 16])
@@ -160,6 +165,9 @@ class PerfSection:
     protocol: str = "grpc"
     instance_counts: list[int] = field(default_factory=lambda: [2])
     preferred_batch_sizes: list[list[int]] = field(default_factory=lambda: [[4, 8, 16]])
+    max_queue_delays_us: list[int] = field(default_factory=list)
+    min_gain: float = 0.05
+    p99_slack: float = 0.10
 
 
 @dataclass
@@ -274,6 +282,14 @@ def _check_values(cfg: PipelineConfig, where) -> None:
         f"{target} must be one of perf.concurrency {levels}.",
     )
     need(p.protocol in ("grpc", "http"), ("perf", "protocol"), f"must be grpc or http, got {p.protocol!r}.")
+    need(p.min_gain >= 0, ("perf", "min_gain"), f"must be >= 0, got {p.min_gain}.")
+    need(p.p99_slack >= 0, ("perf", "p99_slack"), f"must be >= 0, got {p.p99_slack}.")
+    delays = p.max_queue_delays_us
+    need(
+        all(d >= 0 for d in delays),
+        ("perf", "max_queue_delays_us"),
+        f"must list delays >= 0 microseconds: {delays}.",
+    )
     precision = cfg.engine.precision
     need(
         precision in ("fp32", "fp16", "both"),

@@ -138,13 +138,27 @@ def before_after(records: dict[str, Any]) -> list[dict[str, str]]:
                 "before": f"no dynamic batching, 1 instance: {row(base)}",
                 "after": f"tuned (dynamic batching {'on' if cfg['dynamic_batching'] else 'off'}, "
                 f"{cfg['instance_count']} instance(s), "
-                f"preferred batch sizes {cfg['preferred_batch_sizes'] or 'default'}): "
-                f"{row(tuned)} ({tuned['throughput_rps'] / base['throughput_rps']:.2f}x)",
+                f"preferred batch sizes {cfg['preferred_batch_sizes'] or 'default'}"
+                + (f", max queue delay {cfg['max_queue_delay_us']} us" if cfg.get("dynamic_batching") else "")
+                + "): "
+                f"{row(tuned)} ({tuned['throughput_rps'] / base['throughput_rps']:.2f}x)"
+                + _recheck(perf.get("summary", {}).get("recheck")),
             }
         )
     else:
         rows.append({"aspect": "serving efficiency", "before": _not_measured(records, "perf"), "after": ""})
     return rows
+
+
+def _recheck(r: dict[str, Any] | None) -> str:
+    """The back-to-back second sample of baseline vs tuned, when perf took one."""
+    if not r or not r.get("speedup"):
+        return ""
+    return (
+        f"; measured again back to back: {r['baseline_throughput_rps']:.0f} -> "
+        f"{r['tuned_throughput_rps']:.0f} req/s, p99 {r['baseline_p99_ms']:.1f} -> "
+        f"{r['tuned_p99_ms']:.1f} ms ({r['speedup']:.2f}x)"
+    )
 
 
 def _plots(root: Path, perf: dict[str, Any] | None) -> list[str]:

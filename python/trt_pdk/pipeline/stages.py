@@ -405,6 +405,9 @@ def run_perf(ctx: Context) -> dict[str, Any]:
         target_concurrency=p.target_concurrency,
         instance_counts=list(p.instance_counts),
         preferred_batch_sizes=[list(x) for x in p.preferred_batch_sizes],
+        max_queue_delays_us=list(p.max_queue_delays_us),
+        min_gain=p.min_gain,
+        p99_slack=p.p99_slack,
     )
     state = ctx.server.state
     try:

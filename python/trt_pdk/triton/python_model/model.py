@@ -38,6 +38,9 @@ class TritonPythonModel:
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(params.get("intra_op_threads") or 1)
         options.inter_op_num_threads = 1
+        # With more than one intra-op thread, idle workers must sleep, not spin: the
+        # server shares the cores with its clients and with the other instances.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
         self.input_names = [i["name"] for i in config["input"]]
         self.output_names = [o["name"] for o in config["output"]]
