@@ -136,3 +136,18 @@ def test_server_dying_during_perf_is_one_clear_error(deploy, tmp_path: Path):
         finally:
             killer.cancel()
         assert time.monotonic() - t0 < 10
+    # Leaving the block reaps the python-backend stub the killed server could not stop.
+    stub = str((tmp_path / "run").resolve() / "backends" / "python" / "triton_python_backend_stub")
+    for _ in range(50):
+        if not any(p.name.isdigit() and _argv0(p) == stub for p in Path("/proc").iterdir()):
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"a stub of the killed server is still running ({stub})")
+
+
+def _argv0(proc: Path) -> str:
+    try:
+        return (proc / "cmdline").read_bytes().split(b"\0", 1)[0].decode()
+    except OSError:
+        return ""

@@ -48,6 +48,12 @@ def test_demo_traffic_is_regenerated_from_the_model_dims(tmp_path):
     assert demo.write_traffic(tmp_path / "t.jsonl").read_text() == shipped  # deterministic, in sync
     rows = [json.loads(line) for line in shipped.splitlines()]
     assert {r["x"][2] for r in rows} == {demo.WIDTH} and sum(r["count"] for r in rows) == 400
+    # Decode-heavy: the most common shape (what verify and perf send) is one token of one
+    # sequence, most requests carry 1-2 tokens, and a prefill tail up to 128 tokens remains.
+    top = max(rows, key=lambda r: r["count"])
+    assert top["x"] == [1, 1, demo.WIDTH]
+    assert sum(r["count"] for r in rows if r["x"][1] <= 2) > 0.75 * 400
+    assert max(r["x"][1] for r in rows) == 128 and {r["x"][0] for r in rows} == {1, 2, 4}
     assert load_config(DEMO).perf.max_queue_delays_us  # the demo tunes the batcher's delay too
 
 

@@ -346,6 +346,7 @@ class TritonServer:
             self.process = None
         elif self.state is not None:
             code = terminate(self.state.pid, timeout)
+        reap_orphan_stubs(self.run_dir)
         state_file = self.run_dir / STATE_FILE
         if self.state is not None and (old := read_state(self.run_dir)) and old.pid == self.state.pid:
             state_file.unlink(missing_ok=True)
@@ -431,6 +432,31 @@ def terminate(pid: int, timeout: float = 10.0, process: subprocess.Popen | None 
             break
         time.sleep(0.1)
     return -signal.SIGKILL
+
+
+def reap_orphan_stubs(run_dir: str | Path) -> list[int]:
+    """SIGKILLs python-backend stubs of this run folder's server left behind by its death.
+
+    A SIGKILLed (or crashed) tritonserver cannot stop its stub processes, and they do not
+    exit on their own. Only stubs started from this run folder's backends folder whose parent
+    is no longer a live tritonserver are signalled. Returns their PIDs.
+    """
+    stub = str(Path(run_dir).resolve() / "backends" / "python" / "triton_python_backend_stub")
+    reaped = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv0 = (proc / "cmdline").read_bytes().split(b"\0", 1)[0]
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[-1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if argv0 != stub.encode() or pid_alive(ppid):
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(proc.name), signal.SIGKILL)
+            reaped.append(int(proc.name))
+    return reaped
 
 
 def server_status(run_dir: str | Path) -> dict:
