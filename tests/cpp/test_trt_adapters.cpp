@@ -7,6 +7,7 @@
 //   test_trt_adapters <plugin library> plain
 //   test_trt_adapters <plugin library> registry <fake libnvinfer>   (self-registration)
 //   test_trt_adapters <plugin library> mismatch <fake libnvinfer>   (other TensorRT major)
+//   test_trt_adapters <plugin library> optout <fake libnvinfer>     (TRT_PDK_NO_SELF_REGISTER=1)
 #include <NvInferRuntime.h>
 #include <dlfcn.h>
 
@@ -902,7 +903,7 @@ int32_t registeredCount(GetRegistry getRegistry) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::printf("usage: %s <plugin library> plain|registry|mismatch [fake libnvinfer]\n", argv[0]);
+    std::printf("usage: %s <plugin library> plain|registry|mismatch|optout [fake libnvinfer]\n", argv[0]);
     return 2;
   }
   const std::string mode = argv[2];
@@ -950,6 +951,11 @@ int main(int argc, char** argv) {
         "exactly when kHasV2");
     PDK_FOR_EACH_OP(PDK_CHECK_REGISTERED)
 #undef PDK_CHECK_REGISTERED
+  } else if (mode == "optout") {
+    // The host registers through getCreators alone; loading must not touch the registry.
+    CHECK(registeredCount(getRegistry) == 0, "TRT_PDK_NO_SELF_REGISTER=1 must disable the load-time registration");
+    int32_t nb = 0;
+    CHECK(lib.getCreators(nb) != nullptr && nb == expectedCreatorCount(), "getCreators still lists every creator");
   } else if (mode == "mismatch") {
     CHECK(registeredCount(getRegistry) == 0, "a library built for another TensorRT major must register nothing");
     int32_t nb = -1;

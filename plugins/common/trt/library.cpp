@@ -15,6 +15,8 @@
 #include <dlfcn.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -178,8 +180,16 @@ SelfRegistration& selfRegistration() {
   return *state;
 }
 
+// TRT_PDK_NO_SELF_REGISTER=1 turns the load-time registration off, for hosts that register
+// through getCreators only and must not see a registry call from inside their dlopen.
+bool selfRegistrationDisabled() {
+  const char* value = std::getenv("TRT_PDK_NO_SELF_REGISTER");
+  return value != nullptr && *value != '\0' && std::strcmp(value, "0") != 0;
+}
+
 __attribute__((constructor)) void registerOnLoad() {
   try {
+    if (selfRegistrationDisabled()) return;
     const TensorRT trt = findTensorRT();
     if (!trt.found()) return;  // no TensorRT in this process (ctypes, plain Python): nothing to do
     if (!sameMajor(trt) || !trt.getPluginRegistry) return;
