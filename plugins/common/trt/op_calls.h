@@ -1,5 +1,6 @@
 // The parts of IPluginV2DynamicExt and IPluginV3 that are the same call into the op:
-// format/dtype support, output types, workspace size, and enqueue.
+// format/dtype support, output types, shape checks, workspace size, attrs from fields, and
+// enqueue. The adapters only translate their interface's signatures to these.
 #pragma once
 
 #include <NvInferRuntime.h>
@@ -59,6 +60,40 @@ template <class Op>
 std::vector<TensorDesc> withAbsentInputs(std::vector<TensorDesc> in) {
   in.resize(static_cast<size_t>(Op::kNbInputs), absentTensor());
   return in;
+}
+
+// configurePlugin / onShapeChange: checks the node's inputs (dims of -1, not yet decided by
+// the profile, are skipped by the op) and returns its input count for enqueue.
+template <class Op, class Desc, class Convert>
+int32_t checkConfiguredInputs(const typename Op::Attrs& attrs, const Desc* in, int32_t nbInputs, int32_t nbOutputs,
+                              Convert convert) {
+  checkCounts<Op>(nbInputs, nbOutputs);
+  const auto inputs = withAbsentInputs<Op>(toTensorDescs(in, nbInputs, convert));
+  Op::checkInputs(attrs, inputs.data(), nbInputs);
+  return nbInputs;
+}
+
+template <class Op, class Desc, class Convert>
+size_t workspaceSizeOf(const typename Op::Attrs& attrs, const Desc* inputs, int32_t nbInputs, const Desc* outputs,
+                       int32_t nbOutputs, Convert convert) {
+  checkCounts<Op>(nbInputs, nbOutputs);
+  const auto in = withAbsentInputs<Op>(toTensorDescs(inputs, nbInputs, convert));
+  const auto out = toTensorDescs(outputs, nbOutputs, convert);
+  return Op::workspaceSize(attrs, in.data(), nbInputs, out.data(), nbOutputs);
+}
+
+// Creators build attrs from TensorRT's fields through the same validation as every path.
+template <class Op>
+typename Op::Attrs attrsFromCollection(const nvinfer1::PluginFieldCollection* fc) {
+  const std::vector<RawField> raw = toRawFields(fc);
+  return pdk::attrsFromFields<Op>(raw.data(), static_cast<int32_t>(raw.size()));
+}
+
+inline TensorDesc descOfDynamicPlain(const nvinfer1::DynamicPluginTensorDesc& d) {
+  return toTensorDesc(d.desc);
+}
+inline TensorDesc descOfPlainTensor(const nvinfer1::PluginTensorDesc& d) {
+  return toTensorDesc(d);
 }
 
 // enqueue() is not told how many inputs the node has. Ops without optional inputs always

@@ -86,21 +86,13 @@ class PluginV2DynamicExt final : public nvinfer1::IPluginV2DynamicExt {
   // Shapes here may hold -1 (decided by the profile); the op's check skips those.
   void configurePlugin(const nvinfer1::DynamicPluginTensorDesc* in, int32_t nbInputs,
                        const nvinfer1::DynamicPluginTensorDesc* /*out*/, int32_t nbOutputs) noexcept override {
-    PDK_TRT_TRY checkCounts<Op>(nbInputs, nbOutputs);
-    const auto inputs =
-        withAbsentInputs<Op>(toTensorDescs(in, nbInputs, [](const auto& d) { return toTensorDesc(d.desc); }));
-    Op::checkInputs(attrs_, inputs.data(), nbInputs);
-    nbInputs_ = nbInputs;
+    PDK_TRT_TRY nbInputs_ = checkConfiguredInputs<Op>(attrs_, in, nbInputs, nbOutputs, &descOfDynamicPlain);
     PDK_TRT_CATCH(where("configurePlugin"), )
   }
 
   size_t getWorkspaceSize(const nvinfer1::PluginTensorDesc* inputs, int32_t nbInputs,
                           const nvinfer1::PluginTensorDesc* outputs, int32_t nbOutputs) const noexcept override {
-    PDK_TRT_TRY checkCounts<Op>(nbInputs, nbOutputs);
-    const auto convert = [](const nvinfer1::PluginTensorDesc& d) { return toTensorDesc(d); };
-    const auto in = withAbsentInputs<Op>(toTensorDescs(inputs, nbInputs, convert));
-    const auto out = toTensorDescs(outputs, nbOutputs, convert);
-    return Op::workspaceSize(attrs_, in.data(), nbInputs, out.data(), nbOutputs);
+    PDK_TRT_TRY return workspaceSizeOf<Op>(attrs_, inputs, nbInputs, outputs, nbOutputs, &descOfPlainTensor);
     PDK_TRT_CATCH(where("getWorkspaceSize"), 0)
   }
 
@@ -138,9 +130,7 @@ class PluginCreatorV2 final : public nvinfer1::IPluginCreator {
   const nvinfer1::PluginFieldCollection* getFieldNames() noexcept override { return fieldNames_.collection(); }
 
   nvinfer1::IPluginV2* createPlugin(const char* /*name*/, const nvinfer1::PluginFieldCollection* fc) noexcept override {
-    PDK_TRT_TRY const std::vector<RawField> raw = toRawFields(fc);
-    const auto attrs = pdk::attrsFromFields<Op>(raw.data(), static_cast<int32_t>(raw.size()));
-    return new PluginV2DynamicExt<Op>(attrs, ns_);
+    PDK_TRT_TRY return new PluginV2DynamicExt<Op>(attrsFromCollection<Op>(fc), ns_);
     PDK_TRT_CATCH(where("createPlugin"), nullptr)
   }
 

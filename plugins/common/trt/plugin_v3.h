@@ -82,33 +82,21 @@ class PluginV3 final : public nvinfer1::IPluginV3,
 
   int32_t configurePlugin(const nvinfer1::DynamicPluginTensorDesc* in, int32_t nbInputs,
                           const nvinfer1::DynamicPluginTensorDesc* /*out*/, int32_t nbOutputs) noexcept override {
-    PDK_TRT_TRY checkCounts<Op>(nbInputs, nbOutputs);
-    const auto inputs =
-        withAbsentInputs<Op>(toTensorDescs(in, nbInputs, [](const auto& d) { return toTensorDesc(d.desc); }));
-    Op::checkInputs(attrs_, inputs.data(), nbInputs);
-    nbInputs_ = nbInputs;
+    PDK_TRT_TRY nbInputs_ = checkConfiguredInputs<Op>(attrs_, in, nbInputs, nbOutputs, &descOfDynamicPlain);
     return 0;
     PDK_TRT_CATCH(where("configurePlugin"), -1)
   }
 
   size_t getWorkspaceSize(const nvinfer1::DynamicPluginTensorDesc* inputs, int32_t nbInputs,
                           const nvinfer1::DynamicPluginTensorDesc* outputs, int32_t nbOutputs) const noexcept override {
-    PDK_TRT_TRY checkCounts<Op>(nbInputs, nbOutputs);
-    const auto convert = [](const nvinfer1::DynamicPluginTensorDesc& d) { return toTensorDescAtMax(d); };
-    const auto in = withAbsentInputs<Op>(toTensorDescs(inputs, nbInputs, convert));
-    const auto out = toTensorDescs(outputs, nbOutputs, convert);
-    return Op::workspaceSize(attrs_, in.data(), nbInputs, out.data(), nbOutputs);
+    PDK_TRT_TRY return workspaceSizeOf<Op>(attrs_, inputs, nbInputs, outputs, nbOutputs, &toTensorDescAtMax);
     PDK_TRT_CATCH(where("getWorkspaceSize"), 0)
   }
 
   // IPluginV3OneRuntime
   int32_t onShapeChange(const nvinfer1::PluginTensorDesc* in, int32_t nbInputs,
                         const nvinfer1::PluginTensorDesc* /*out*/, int32_t nbOutputs) noexcept override {
-    PDK_TRT_TRY checkCounts<Op>(nbInputs, nbOutputs);
-    const auto inputs = withAbsentInputs<Op>(
-        toTensorDescs(in, nbInputs, [](const nvinfer1::PluginTensorDesc& d) { return toTensorDesc(d); }));
-    Op::checkInputs(attrs_, inputs.data(), nbInputs);
-    nbInputs_ = nbInputs;
+    PDK_TRT_TRY nbInputs_ = checkConfiguredInputs<Op>(attrs_, in, nbInputs, nbOutputs, &descOfPlainTensor);
     return 0;
     PDK_TRT_CATCH(where("onShapeChange"), -1)
   }
@@ -158,9 +146,7 @@ class PluginCreatorV3 final : public nvinfer1::IPluginCreatorV3One {
   // Both phases build from fields: at run time they are the ones getFieldsToSerialize gave.
   nvinfer1::IPluginV3* createPlugin(const char* /*name*/, const nvinfer1::PluginFieldCollection* fc,
                                     nvinfer1::TensorRTPhase /*phase*/) noexcept override {
-    PDK_TRT_TRY const std::vector<RawField> raw = toRawFields(fc);
-    const auto attrs = pdk::attrsFromFields<Op>(raw.data(), static_cast<int32_t>(raw.size()));
-    return new PluginV3<Op>(attrs, ns_);
+    PDK_TRT_TRY return new PluginV3<Op>(attrsFromCollection<Op>(fc), ns_);
     PDK_TRT_CATCH(where("createPlugin"), nullptr)
   }
 
