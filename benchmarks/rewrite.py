@@ -19,27 +19,9 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from trt_pdk.onnx_stages.rewrite import rewrite_model, rules_from_specs
-from trt_pdk.plugins.fused_bias_gelu.patterns import fused_bias_gelu_patterns
-from trt_pdk.spec import Attr, PluginSpec, Tensor, Tolerance, TorchOp
 
 D = 8
 NODES_PER_BLOCK = 25
-
-
-def gelu_spec() -> PluginSpec:
-    """A stand-in FusedBiasGelu spec (the real one comes with its plugin) declaring its patterns."""
-    return PluginSpec(
-        name="FusedBiasGelu",
-        attrs=(Attr("approximate", "string", "none", choices=("none", "tanh")),),
-        inputs=(Tensor("x", ("float32",)), Tensor("bias", ("float32",))),
-        outputs=(Tensor("y", ("float32",)),),
-        reference=lambda x, bias, approximate="none": x,
-        torch_op=TorchOp("fused_bias_gelu"),
-        cases=(),
-        tolerances={"float32": Tolerance(1e-5, 1e-5)},
-        versions=("2",),
-        replaces=(fused_bias_gelu_patterns,),
-    )
 
 
 def build(blocks: int) -> onnx.ModelProto:
@@ -143,8 +125,8 @@ def main() -> None:
     from trt_pdk.registry import discover
 
     specs = discover()
-    # The plugins' own specs when installed (their declared patterns), else the stand-in.
-    chosen = {"RMSNorm": specs["RMSNorm"], "FusedBiasGelu": specs.get("FusedBiasGelu") or gelu_spec()}
+    # The plugins' own specs: their declared patterns are what is matched.
+    chosen = {"RMSNorm": specs["RMSNorm"], "FusedBiasGelu": specs["FusedBiasGelu"]}
     rules = rules_from_specs(chosen)
     models = {target: build(max(1, target // NODES_PER_BLOCK)).SerializeToString() for target in args.nodes}
     runs: dict[int, list[dict]] = {target: [] for target in args.nodes}

@@ -18,10 +18,8 @@ from trt_pdk.cli import main
 from trt_pdk.errors import UserError
 from trt_pdk.onnx_stages import Const, Op, Pattern, RewriteOnnx
 from trt_pdk.onnx_stages.rewrite import rewrite_model, rules_from_specs
-from trt_pdk.plugins.fused_bias_gelu.patterns import fused_bias_gelu_patterns
 from trt_pdk.plugins.rms_norm.patterns import rms_norm_patterns
 from trt_pdk.registry import get_spec
-from trt_pdk.spec import Attr, PluginSpec, Tensor, Tolerance, TorchOp
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*LeafSpec.*:FutureWarning")
 MODELS = Path(__file__).parent / "models"
@@ -59,21 +57,6 @@ def export(module, args, path: Path, *, legacy: bool = False, opset: int = 18) -
                 module, args, str(path), dynamo=True, opset_version=opset, dynamic_shapes=({0: "batch"},)
             )
     return onnx.load(str(path))
-
-
-def gelu_spec() -> PluginSpec:
-    return PluginSpec(
-        name="FusedBiasGelu",
-        attrs=(Attr("approximate", "string", "none", choices=("none", "tanh")),),
-        inputs=(Tensor("x", ("float32",)), Tensor("bias", ("float32",))),
-        outputs=(Tensor("y", ("float32",)),),
-        reference=lambda x, bias, approximate="none": x,
-        torch_op=TorchOp("fused_bias_gelu"),
-        cases=(),
-        tolerances={"float32": Tolerance(1e-5, 1e-5)},
-        versions=("2",),
-        replaces=(fused_bias_gelu_patterns,),
-    )
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +189,7 @@ def test_bias_gelu_patterns_from_a_declaring_spec(tmp_path, approximate, legacy,
     model = export(
         BiasGelu(approximate), (torch.randn(2, 16),), tmp_path / "g.onnx", legacy=legacy, opset=opset
     )
-    result = rewrite_model(model, rules_from_specs({"FusedBiasGelu": gelu_spec()}))
+    result = rewrite_model(model, rules_from_specs({"FusedBiasGelu": get_spec("FusedBiasGelu")}))
     assert [r.pattern for r in result.replacements] == [pattern]
     (node,) = model.graph.node
     assert node.op_type == "FusedBiasGelu"
@@ -234,7 +217,7 @@ def test_unknown_plugin_or_version_is_a_user_error(spec):
     with pytest.raises(UserError, match=r"version '3' \(unknown\) is not built"):
         rules_from_specs({"RMSNorm": spec}, ["RMSNorm:3"])
     with pytest.raises(UserError, match="IPluginV2DynamicExt"):
-        rules_from_specs({"FusedBiasGelu": gelu_spec()}, ["FusedBiasGelu:1"])
+        rules_from_specs({"MaskedCompact": get_spec("MaskedCompact")}, ["MaskedCompact:1"])
 
 
 def test_failed_rewrite_leaves_no_output(tmp_path, capsys):

@@ -8,6 +8,7 @@ way: one paragraph, exit code 2. :func:`save_onnx` writes atomically.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import onnx
@@ -120,3 +121,12 @@ def node_attrs(node: onnx.NodeProto) -> dict[str, object]:
         value = onnx.helper.get_attribute_value(a)
         out[a.name] = value.decode() if isinstance(value, bytes) else value
     return out
+
+
+def subgraphs(node: onnx.NodeProto) -> Iterator[onnx.GraphProto]:
+    """The graphs a node carries as attributes (If branches, Loop and Scan bodies)."""
+    for attr in node.attribute:
+        if attr.type == onnx.AttributeProto.GRAPH:
+            yield attr.g
+        elif attr.type == onnx.AttributeProto.GRAPHS:
+            yield from attr.graphs

@@ -114,12 +114,8 @@ def _walk(graph: onnx.GraphProto):
     """Every node of `graph` and its subgraphs (If/Loop/Scan bodies)."""
     for node in graph.node:
         yield node
-        for attr in node.attribute:
-            if attr.type == onnx.AttributeProto.GRAPH:
-                yield from _walk(attr.g)
-            elif attr.type == onnx.AttributeProto.GRAPHS:
-                for sub in attr.graphs:
-                    yield from _walk(sub)
+        for sub in _model.subgraphs(node):
+            yield from _walk(sub)
 
 
 def _name(node: onnx.NodeProto) -> str:

@@ -174,11 +174,9 @@ class _Index:
                 self.const_nodes[node.output[0]] = i
             if op_type not in _CONTROL_FLOW and node.domain in ("", "ai.onnx"):
                 continue
-            for attr in node.attribute:
-                if attr.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
-                    for sub in [attr.g] if attr.type == onnx.AttributeProto.GRAPH else list(attr.graphs):
-                        for name in _outer_references(sub):
-                            self.uses[name] += 1
+            for sub in _model.subgraphs(node):
+                for name in _outer_references(sub):
+                    self.uses[name] += 1
         for out in graph.output:
             self.uses[out.name] += 1
         self.initializers = {t.name: t for t in graph.initializer}
@@ -244,12 +242,8 @@ def _outer_references(graph: onnx.GraphProto) -> set[str]:
     used: set[str] = set()
     for node in graph.node:
         used.update(n for n in node.input if n)
-        for attr in node.attribute:
-            if attr.type == onnx.AttributeProto.GRAPH:
-                used |= _outer_references(attr.g)
-            elif attr.type == onnx.AttributeProto.GRAPHS:
-                for sub in attr.graphs:
-                    used |= _outer_references(sub)
+        for sub in _model.subgraphs(node):
+            used |= _outer_references(sub)
         defined.update(node.output)
     used.update(o.name for o in graph.output)
     return used - defined
@@ -655,12 +649,8 @@ def _live_nodes(graph: onnx.GraphProto, nodes: list[onnx.NodeProto]) -> tuple[li
             continue
         keep.append(node)
         live.update(n for n in node.input if n)
-        for attr in node.attribute:
-            if attr.type == onnx.AttributeProto.GRAPH:
-                live |= _outer_references(attr.g)
-            elif attr.type == onnx.AttributeProto.GRAPHS:
-                for sub in attr.graphs:
-                    live |= _outer_references(sub)
+        for sub in _model.subgraphs(node):
+            live |= _outer_references(sub)
     keep.reverse()
     return keep, len(nodes) - len(keep)
 
@@ -672,12 +662,8 @@ def _prune(graph: onnx.GraphProto) -> None:
     for node in graph.node:
         used.update(node.input)
         produced.update(node.output)
-        for attr in node.attribute:
-            if attr.type == onnx.AttributeProto.GRAPH:
-                used |= _outer_references(attr.g)
-            elif attr.type == onnx.AttributeProto.GRAPHS:
-                for sub in attr.graphs:
-                    used |= _outer_references(sub)
+        for sub in _model.subgraphs(node):
+            used |= _outer_references(sub)
     inputs = {i.name for i in graph.input}
     if any(t.name not in used for t in graph.initializer):
         kept = [t for t in graph.initializer if t.name in used or t.name in inputs]

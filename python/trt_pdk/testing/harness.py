@@ -320,27 +320,23 @@ def check_bad_input(spec: PluginSpec) -> str:
     """Out-of-range and wrongly typed values are rejected by C++ and Python, naming the field."""
     binding = _binding(spec)
     tried = 0
+    sides = (
+        ("C++ validate", binding.validate, ValueError),
+        ("the Python spec", spec.resolve_attrs, UserError),
+    )
     for a in spec.attrs:
         for value in _out_of_range(a):
             tried += 1
-            try:
-                binding.validate({a.name: value})
-            except ValueError as exc:
-                if a.name not in str(exc):
-                    raise CheckFailed(
-                        f"C++ message for {a.name}={value!r} does not name the field: {exc}"
-                    ) from None
-            else:
-                raise CheckFailed(f"C++ validate accepted {a.name}={value!r} (range {a.range_text()})")
-            try:
-                spec.resolve_attrs({a.name: value})
-            except UserError as exc:
-                if a.name not in str(exc):
-                    raise CheckFailed(
-                        f"Python message for {a.name}={value!r} does not name the field"
-                    ) from None
-            else:
-                raise CheckFailed(f"the Python spec accepted {a.name}={value!r} (range {a.range_text()})")
+            for side, validate, error in sides:
+                try:
+                    validate({a.name: value})
+                except error as exc:
+                    if a.name not in str(exc):
+                        raise CheckFailed(
+                            f"{side}: the message for {a.name}={value!r} does not name the field: {exc}"
+                        ) from None
+                else:
+                    raise CheckFailed(f"{side} accepted {a.name}={value!r} (range {a.range_text()})")
     try:
         binding.validate({"__no_such_attribute__": 1})
     except ValueError:
