@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "perf": "trt_pdk.cli.perf_cmd",
     "new": "trt_pdk.cli.new_cmd",
     "pipeline": "trt_pdk.cli.pipeline_cmd",
+    "deploy": "trt_pdk.cli.deploy_cmd",
 }
 
 

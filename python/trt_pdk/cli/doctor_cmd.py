@@ -6,7 +6,9 @@ cannot be imported (then nothing works: 1).
 With ``--against MANIFEST`` (a run's ``manifest.json`` or its folder) it instead compares
 this environment with the version lock (:func:`trt_pdk.lock.check_against_manifest`): one
 finding per fact (TensorRT, GPU, plugin libraries, engines, ...), exit 1 if any is an
-error, 2 if the manifest is missing or not a trt-pdk manifest.
+error, 2 if the manifest is missing or not a trt-pdk manifest. Given a deployment folder
+(``RUN_DIR/deploy``, holding ``lock.json``) it checks that every version in it agrees with
+that lock (:func:`trt_pdk.deploy.check_deployment`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--against",
         metavar="MANIFEST",
-        help="check this environment against a run's manifest.json (or its folder); exit 1 on a mismatch",
+        help="check this environment against a run's manifest.json (or its folder), or a deployment "
+        "folder (RUN_DIR/deploy) against its lock.json; exit 1 on a mismatch",
     )
     p.set_defaults(func=run)
 
@@ -136,9 +139,14 @@ def diagnose() -> dict[str, Any]:
 
 def run_against(manifest: str, as_json: bool) -> int:
     """Prints the findings of :func:`trt_pdk.lock.check_against_manifest`; 1 if any is an error."""
+    from trt_pdk.deploy.check import check_deployment, is_deployment
     from trt_pdk.lock import check_against_manifest
 
-    findings = check_against_manifest(manifest)  # UserError (exit 2) for a missing/invalid manifest
+    subject = "this environment"
+    if is_deployment(manifest):
+        findings, subject = check_deployment(manifest), "this deployment"
+    else:
+        findings = check_against_manifest(manifest)  # UserError (exit 2) for a missing/invalid manifest
     errors = [f for f in findings if f.status == "error"]
     if as_json:
         report = {"manifest": manifest, "ok": not errors, "findings": [f.to_json() for f in findings]}
@@ -152,7 +160,7 @@ def run_against(manifest: str, as_json: bool) -> int:
         counts = {s: sum(f.status == s for f in findings) for s in ("ok", "warn", "error", "skip")}
         verdict = "does not match" if errors else "matches"
         print(
-            f"this environment {verdict} {manifest}: "
+            f"{subject} {verdict} {manifest}: "
             + (", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing to check")
         )
     return 1 if errors else 0

@@ -1,0 +1,344 @@
+"""The ``tensorrt_plan`` repository, the Dockerfile that builds its engines, and ``launch.sh``.
+
+Everything versioned comes from the :class:`~trt_pdk.deploy.lock.DeployLock`; the trtexec
+lines come from :func:`trt_pdk.engine.trtexec_command`, the function the engine stage uses.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trt_pdk.deploy.lock import DeployLock
+from trt_pdk.errors import UserError
+from trt_pdk.triton import config as tc
+from trt_pdk.triton.repository import CONTAINER_PLUGINS, CONTAINER_REPOSITORY, MODELS_DIR, launch_command
+
+IMAGE_ROOT = "/opt/trt_pdk"
+BUILD_DIR = "build"  # deploy/build: what the builder stage needs (ONNX model, helper scripts)
+WHEELS_DIR = "wheels"  # deploy/wheels: optional sdists/wheels pip may install from
+ON_GPU = "on_gpu.sh"
+CHECK_TENSORRT = "check_tensorrt.sh"
+PLAN_VERSION = 1
+
+
+@dataclass(frozen=True)
+class EngineSource:
+    """The engine stage's output a deployment is built from.
+
+    Args:
+        onnx: the rewritten ONNX model the engine is built from.
+        profiles: the planned optimization profiles (``[{input: {min, opt, max}}]``).
+        engine_io: what the engine exposes (the engine stage's ``engine_io.json``).
+        precision: ``fp32`` or ``fp16``.
+        fp16_onnx: the fp16 graph TensorRT 11 builds fp16 engines from (None otherwise).
+        workspace_mib: the engine stage's workspace limit.
+        plan: an engine really built here (None where TensorRT is absent).
+    """
+
+    onnx: Path
+    profiles: list[dict[str, dict[str, list[int]]]]
+    engine_io: tc.EngineIO
+    precision: str = "fp32"
+    fp16_onnx: Path | None = None
+    workspace_mib: int | None = None
+    plan: Path | None = None
+
+
+def plan_names(lock: DeployLock) -> dict[str, str]:
+    """``{compute capability: plan file}``: one ``model.plan`` or one ``model_sm<NN>.plan`` per arch."""
+    if len(lock.cuda_archs) == 1:
+        return {lock.cuda_archs[0]: "model.plan"}
+    return {cc: f"model_sm{cc.replace('.', '')}.plan" for cc in lock.cuda_archs}
+
+
+def container_plugins(lock: DeployLock) -> list[str]:
+    return [f"{CONTAINER_PLUGINS}/{name}" for name in lock.plugin_libraries]
+
+
+def tensorrt_config(name: str, source: EngineSource, lock: DeployLock, batching: tc.BatchingOptions):
+    """The ``tensorrt_plan`` ModelConfig: profiles bound per instance group, batching, plans per arch."""
+    cfg = tc.config_for_engine(name, source.engine_io, batching)
+    names = plan_names(lock)
+    if len(names) > 1:
+        for cc, file in names.items():
+            cfg.cc_model_filenames[cc] = file
+    return cfg
+
+
+def write_repository(
+    out: Path, name: str, source: EngineSource, lock: DeployLock, batching
+) -> dict[str, Any]:
+    """``models/<name>/config.pbtxt`` (+ ``1/engine_io.json``; + ``1/model.plan`` if built here).
+
+    Returns ``{"config", "plans_in_image": [cc, ...], "plans_here": [cc, ...]}``.
+    """
+    cfg = tensorrt_config(name, source, lock, batching)
+    text = tc.config_to_text(cfg)
+    config_path = out / MODELS_DIR / name / "config.pbtxt"
+    parsed = tc.parse_config(text, f"{config_path} (generated)")
+    tc.check_config(parsed, text, str(config_path))
+    version = out / MODELS_DIR / name / str(PLAN_VERSION)
+    version.mkdir(parents=True)
+    config_path.write_text(text, encoding="utf-8")
+    source.engine_io.write_json(version / tc.EngineIO.FILE_NAME)
+    here = _plan_built_here(source, lock)
+    if here:
+        shutil.copy2(source.plan, version / plan_names(lock)[here])
+    in_image = [cc for cc in lock.cuda_archs if cc != here]
+    return {"config": config_path, "plans_in_image": in_image, "plans_here": [here] if here else []}
+
+
+def _plan_built_here(source: EngineSource, lock: DeployLock) -> str | None:
+    """The arch of a plan built here that the locked image can load as is, else None.
+
+    Only a plan of exactly the image's TensorRT (serialization tag) on a locked arch
+    qualifies; any other is rebuilt in the image (server#7613: a plan from another
+    TensorRT fails to deserialize).
+    """
+    manifest = lock.engine_manifest or {}
+    cc = (manifest.get("gpu") or {}).get("compute_capability")
+    if source.plan is None or not source.plan.is_file() or cc not in lock.cuda_archs:
+        return None
+    return cc if manifest.get("tensorrt") == lock.tensorrt else None
+
+
+def trtexec_lines(
+    name: str, source: EngineSource, lock: DeployLock, archs: list[str]
+) -> list[tuple[str, list[str]]]:
+    """``[(compute capability, trtexec argv)]`` for the engines the image builds."""
+    from trt_pdk.engine import trtexec_command
+
+    fp16 = source.precision == "fp16"
+    onnx = build_onnx(source, lock)
+    names = plan_names(lock)
+    lines = []
+    for cc in archs:
+        argv = trtexec_command(
+            f"{IMAGE_ROOT}/{BUILD_DIR}/{onnx.name}",
+            f"{IMAGE_ROOT}/{MODELS_DIR}/{name}/{PLAN_VERSION}/{names[cc]}",
+            source.profiles,
+            plugin_libraries=container_plugins(lock),
+            tensorrt_major=lock.tensorrt_major,
+            fp16_flag=fp16 and lock.tensorrt_major < 11,
+            workspace_mib=source.workspace_mib,
+        )
+        lines.append((cc, argv))
+    return lines
+
+
+def build_onnx(source: EngineSource, lock: DeployLock) -> Path:
+    """The graph the image's trtexec builds from: TensorRT 11 takes fp16 from the fp16 graph."""
+    if source.precision != "fp16" or lock.tensorrt_major < 11:
+        return source.onnx
+    if source.fp16_onnx is None:
+        raise UserError(
+            "TensorRT 11 builds fp16 engines from the fp16 graph, and the engine stage wrote none; rerun "
+            "the engine stage with precision fp16 or both."
+        )
+    return source.fp16_onnx
+
+
+def _shell(argv: list[str]) -> str:
+    return " \\\n    ".join(shlex.quote(a) for a in argv)
+
+
+def dockerfile(
+    name: str, lock: DeployLock, builds: list[tuple[str, list[str]]], kit_requirement: str, ports
+) -> str:
+    """Two stages: the NGC TensorRT image builds the plugin library and the engines; the NGC Triton
+    image of the same release serves them. Both check their TensorRT against the lock first."""
+    archs = ";".join(lock.cuda_arch_numbers)
+    requirements = " ".join(shlex.quote(r) for r in _requirements(lock, kit_requirement))
+    no_binary = ",".join(lock.plugin_packages)
+    copy_libs = " && ".join(
+        f"cp \"$(python3 -c 'from trt_pdk.native import plugin_library_path as p; "
+        f'print(p({lock.tensorrt_major}, "{package}"))\')" {CONTAINER_PLUGINS}/{lib}'
+        for package, lib in zip(_import_names(lock), lock.plugin_libraries, strict=True)
+    )
+    http, grpc, metrics = ports
+    lines = [
+        f"# Written by trt-pdk from lock.json: Triton {lock.triton_release} with TensorRT {lock.tensorrt}, "
+        f"engines for compute capability {', '.join(lock.cuda_archs)}.",
+        f"#   docker build -t {lock.image} .",
+        "# The engines are built at image build time, so the build needs the target GPU: use the classic",
+        "# builder with the NVIDIA runtime as Docker's default runtime (DOCKER_BUILDKIT=0,",
+        '# /etc/docker/daemon.json "default-runtime": "nvidia"). A host with no GPU of a locked',
+        "# architecture stops the build at that engine, saying which GPU it needs.",
+    ]
+    if not lock.release_verified:
+        lines.append(
+            "# The kit's table marks this release's TensorRT as unverified; check_tensorrt.sh stops the build"
+        )
+        lines.append("# if the image ships another TensorRT (see the NGC frameworks support matrix).")
+    lines += [
+        "",
+        f"FROM {lock.builder_image} AS build",
+        "ARG PIP_INDEX_URL",
+        "ARG PIP_EXTRA_INDEX_URL",
+        "ENV PIP_BREAK_SYSTEM_PACKAGES=1",
+        "ENV PATH=/usr/src/tensorrt/bin:/opt/tensorrt/bin:$PATH",
+        f"COPY {BUILD_DIR}/ {IMAGE_ROOT}/{BUILD_DIR}/",
+        f"RUN sh {IMAGE_ROOT}/{BUILD_DIR}/{CHECK_TENSORRT} {lock.tensorrt}",
+        f"COPY {WHEELS_DIR}/ /tmp/wheels/",
+        "# The plugin library, compiled against this image's TensorRT headers for the locked architectures.",
+        f"RUN mkdir -p {CONTAINER_PLUGINS} && PDK_TENSORRT=ON PDK_CUDA=ON CUDAARCHS='{archs}' \\",
+        f"    python3 -m pip install --no-cache-dir --no-binary {no_binary} --find-links /tmp/wheels \\",
+        f"    {requirements} \\",
+        f"    && {copy_libs}",
+    ]
+    for cc, argv in builds:
+        lines.append(f"# Engine for compute capability {cc} (trtexec, the engine stage's build line).")
+        lines.append(f"RUN mkdir -p {IMAGE_ROOT}/{MODELS_DIR}/{name}/{PLAN_VERSION} && \\")
+        lines.append(f"    sh {IMAGE_ROOT}/{BUILD_DIR}/{ON_GPU} {cc} \\\n    {_shell(argv)}")
+    lines += [
+        "",
+        f"FROM {lock.triton_image}",
+        f"COPY {BUILD_DIR}/{CHECK_TENSORRT} {IMAGE_ROOT}/{BUILD_DIR}/{CHECK_TENSORRT}",
+        f"RUN sh {IMAGE_ROOT}/{BUILD_DIR}/{CHECK_TENSORRT} {lock.tensorrt}",
+        f"COPY --from=build {CONTAINER_PLUGINS}/ {CONTAINER_PLUGINS}/",
+        f"COPY {MODELS_DIR}/ {CONTAINER_REPOSITORY}/",
+    ]
+    if builds:
+        lines.append(f"COPY --from=build {IMAGE_ROOT}/{MODELS_DIR}/ {CONTAINER_REPOSITORY}/")
+    lines += [
+        f"COPY lock.json launch.sh {IMAGE_ROOT}/",
+        f"ENV MODEL_REPOSITORY={CONTAINER_REPOSITORY}",
+        f"EXPOSE {http} {grpc} {metrics}",
+        f'CMD ["{IMAGE_ROOT}/launch.sh"]',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _import_names(lock: DeployLock) -> list[str]:
+    # lib<package>_plugins_trt<major>.so -> <package>
+    return [lib.removeprefix("lib").rsplit("_plugins_trt", 1)[0] for lib in lock.plugin_libraries]
+
+
+def _requirements(lock: DeployLock, kit_requirement: str) -> list[str]:
+    out = [kit_requirement]
+    out += [f"{dist}=={version}" for dist, version in lock.plugin_packages.items() if dist != "trt-pdk"]
+    return out
+
+
+def launch_script(lock: DeployLock, ports) -> str:
+    """The container's command: checks the image's TensorRT against the lock, then serves."""
+    http, grpc, metrics = ports
+    argv = launch_command(
+        "$MODEL_REPOSITORY",
+        container_plugins(lock),
+        [f"--http-port={http}", f"--grpc-port={grpc}", f"--metrics-port={metrics}"],
+    )
+    quoted = " ".join('"' + a + '"' if "$" in a or ";" in a else shlex.quote(a) for a in argv)
+    return (
+        "#!/bin/sh\n"
+        f"# Written by trt-pdk from lock.json: Triton {lock.triton_release}, TensorRT {lock.tensorrt}.\n"
+        "# The image's command; MODEL_REPOSITORY may name a folder or an object store (s3://, gs://, as://).\n"
+        "# Plugins load through the TensorRT backend's option, after TensorRT itself: under LD_PRELOAD\n"
+        "# they would load before it and find no plugin registry to join.\n"
+        "set -e\n"
+        f'MODEL_REPOSITORY="${{MODEL_REPOSITORY:-{CONTAINER_REPOSITORY}}}"\n'
+        f"sh {IMAGE_ROOT}/{BUILD_DIR}/{CHECK_TENSORRT} {lock.tensorrt}\n"
+        f'exec {quoted} "$@"\n'
+    )
+
+
+CHECK_TENSORRT_SCRIPT = """#!/bin/sh
+# Written by trt-pdk: stops unless this image's TensorRT is the locked one (an engine only
+# deserializes in the TensorRT that built it; a plugin library only loads under its major).
+want="$1"
+want3=$(echo "$want" | cut -d. -f1-3)
+found=$(find /usr /opt -name 'libnvinfer.so.*.*.*' 2>/dev/null | sed 's/.*libnvinfer\\.so\\.//' | sort -u)
+for v in $found; do
+  if [ "$v" = "$want3" ]; then echo "TensorRT $want3 found, as locked"; exit 0; fi
+done
+echo "error: the lock pins TensorRT $want, this image has: ${found:-no libnvinfer}." >&2
+echo "Fix deploy.triton_release / deploy.tensorrt (NGC support matrix) and rewrite the deployment." >&2
+exit 1
+"""
+
+ON_GPU_SCRIPT = """#!/bin/sh
+# Written by trt-pdk: runs a command on a visible GPU of compute capability $1 (an engine is
+# built for the GPU that builds it), or stops saying which GPU the build needs.
+want="$1"; shift
+gpu=$(nvidia-smi --query-gpu=index,compute_cap --format=csv,noheader 2>/dev/null \\
+      | awk -F', *' -v cc="$want" '$2 == cc { print $1; exit }')
+if [ -z "$gpu" ]; then
+  echo "error: this engine is for compute capability $want and the build sees no such GPU" >&2
+  echo "($(nvidia-smi -L 2>/dev/null || echo 'no GPU at all')). Build on a host with that GPU, with" >&2
+  echo "DOCKER_BUILDKIT=0 and the NVIDIA runtime as Docker's default runtime." >&2
+  exit 1
+fi
+CUDA_VISIBLE_DEVICES="$gpu" exec "$@"
+"""
+
+
+def write_build_context(
+    out: Path, name: str, source: EngineSource, lock: DeployLock, *, kit_requirement: str, ports
+) -> dict[str, Any]:
+    """Dockerfile, launch.sh, build/ (ONNX + scripts) and wheels/ under ``out``."""
+    build = out / BUILD_DIR
+    build.mkdir(parents=True)
+    repo = out / MODELS_DIR / name / str(PLAN_VERSION)
+    in_image = [cc for cc in lock.cuda_archs if not any(repo.glob(plan_names(lock)[cc]))]
+    lines = trtexec_lines(name, source, lock, in_image)
+    if lines:
+        model = build_onnx(source, lock)
+        shutil.copy2(model, build / model.name)
+        for rel in _external_data(model):
+            (build / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(model.parent / rel, build / rel)
+    (build / CHECK_TENSORRT).write_text(CHECK_TENSORRT_SCRIPT, encoding="utf-8")
+    (build / ON_GPU).write_text(ON_GPU_SCRIPT, encoding="utf-8")
+    wheels = out / WHEELS_DIR
+    wheels.mkdir()
+    (wheels / "README.txt").write_text(
+        "Put sdists or wheels of the plugin packages here to build the image without a package index:\n"
+        + "".join(f"  {d}=={v}\n" for d, v in lock.plugin_packages.items())
+        + "(e.g. `python -m build --sdist` in the trt-pdk checkout). With an index, pass\n"
+        "--build-arg PIP_INDEX_URL=... instead.\n",
+        encoding="utf-8",
+    )
+    text = dockerfile(name, lock, lines, kit_requirement, ports)
+    (out / "Dockerfile").write_text(text, encoding="utf-8")
+    launch = out / "launch.sh"
+    launch.write_text(launch_script(lock, ports), encoding="utf-8")
+    launch.chmod(0o755)
+    return {"dockerfile": out / "Dockerfile", "launch": launch, "trtexec": [argv for _, argv in lines]}
+
+
+def _external_data(path: Path) -> list[str]:
+    import onnx
+    from onnx.external_data_helper import _get_all_tensors, uses_external_data
+
+    model = onnx.load(str(path), load_external_data=False)
+    return sorted(
+        {
+            next(e.value for e in t.external_data if e.key == "location")
+            for t in _get_all_tensors(model)
+            if uses_external_data(t)
+        }
+    )
+
+
+def tuned_batching(perf: dict[str, Any] | None) -> dict[str, Any]:
+    """Dynamic batching and instances the serving search kept (``perf.json``'s tuned config)."""
+    tuned = ((perf or {}).get("tuned") or {}).get("config") or {}
+    return {
+        k: tuned[k] for k in ("instance_count", "preferred_batch_sizes", "max_queue_delay_us") if k in tuned
+    }
+
+
+def describe_batching(batching: tc.BatchingOptions) -> str:
+    return json.dumps(
+        {
+            "max_batch_size": batching.max_batch_size,
+            "instance_count": batching.instance_count,
+            "preferred_batch_sizes": batching.preferred_batch_sizes,
+            "max_queue_delay_us": batching.max_queue_delay_us,
+        }
+    )
