@@ -9,6 +9,7 @@ import json
 import lzma
 import re
 import shlex
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +77,9 @@ def deployed(run: Path):
     return deployment_from_run(run, DeployOptions(gpu_archs=["9.0", "8.0"]), model_name="demo")
 
 
+FAST = {"bundle_sources": False}  # the sdist bundle is tested once, on `deployed`
+
+
 def _config(path: Path):
     from google.protobuf import text_format
     from tritonclient.grpc import model_config_pb2
@@ -128,7 +132,7 @@ def test_one_architecture_serves_model_plan_without_cc_map(run, tmp_path):
 
     source = engine_source_from_run(run / "engine")
     result = deployment_from_inputs(
-        tmp_path / "deploy", source, DeployOptions(gpu_archs=["9.0"]), model_name="m"
+        tmp_path / "deploy", source, DeployOptions(gpu_archs=["9.0"], **FAST), model_name="m"
     )
     cfg = _config(result.config)
     assert not cfg.cc_model_filenames
@@ -158,6 +162,15 @@ def test_dockerfile_builds_the_engines_the_config_names_with_the_locked_plugins(
         onnx_path = next(a for a in argv if a.startswith("--onnx=")).removeprefix("--onnx=")
         # The model the line builds is in the build context (deploy/build/), copied in by the Dockerfile.
         assert (deployed.root / "build" / Path(onnx_path).name).is_file()
+    # The kit is installed from its own sdist, bundled into the build context, pinned by the lock.
+    [sdist] = (deployed.root / "wheels").glob("*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        info = (
+            tar.extractfile(next(m for m in tar.getmembers() if m.name.endswith("/PKG-INFO"))).read().decode()
+        )
+    meta = dict(re.findall(r"^(Name|Version): (\S+)$", info, re.M))
+    assert {meta["Name"]: meta["Version"]} == lock.plugin_packages
+    assert f"{meta['Name']}=={meta['Version']}" in text and "--find-links /tmp/wheels" in text
     # Each engine is built on a GPU of its own architecture.
     assert re.findall(r"on_gpu\.sh (\S+)", text) == ["8.0", "9.0"]
     # The plugin library is compiled for the locked architectures in the image.
@@ -411,7 +424,8 @@ def test_cli_deploy_tensorrt_then_k8s(run, tmp_path, capsys):
 
     folder = tmp_path / "run"
     shutil.copytree(run, folder)
-    assert main(["deploy", "tensorrt", str(folder), "--gpu-arch", "9.0", "--triton-release", "25.02"]) == 0
+    argv = ["deploy", "tensorrt", str(folder), "--gpu-arch", "9.0", "--triton-release", "25.02"]
+    assert main([*argv, "--no-bundle-sources"]) == 0
     out = capsys.readouterr().out
     assert "docker build -t trt-pdk/" in out and "TensorRT 10.8.0.43" in out
     assert (

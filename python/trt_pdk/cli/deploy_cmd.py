@@ -55,6 +55,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--precision", choices=("fp32", "fp16"))
     t.add_argument("--max-batch-size", type=int)
     t.add_argument("--kit-requirement", help="pip requirement installing trt-pdk in the image")
+    t.add_argument(
+        "--no-bundle-sources",
+        dest="bundle_sources",
+        action="store_false",
+        default=None,
+        help="do not put sdists of the plugin packages into deploy/wheels/",
+    )
     t.add_argument("--json", action="store_true", help="print what was written as JSON")
     _k8s_flags(t)
     t.set_defaults(func=_tensorrt)

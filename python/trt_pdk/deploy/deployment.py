@@ -48,6 +48,7 @@ class DeployResult:
     trtexec: list[list[str]] = field(default_factory=list)
     plans_in_image: list[str] = field(default_factory=list)
     plans_here: list[str] = field(default_factory=list)
+    bundled: list[str] = field(default_factory=list)
     batching: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -69,6 +70,7 @@ class DeployResult:
             "plugin_libraries": list(self.lock.plugin_libraries),
             "plans_in_image": self.plans_in_image,
             "plans_here": self.plans_here,
+            "bundled": self.bundled,
             "batching": self.batching,
             "trtexec": [" ".join(argv) for argv in self.trtexec],
             "notes": self.notes,
@@ -166,7 +168,10 @@ def deployment_from_inputs(
     with atomic_directory(out) as tmp:
         (tmp / LOCK_NAME).write_text(lock.to_json(), encoding="utf-8")
         repo = trt.write_repository(tmp, name, source, lock, batching)
-        ctx = trt.write_build_context(tmp, name, source, lock, kit_requirement=kit, ports=ports)
+        ctx = trt.write_build_context(
+            tmp, name, source, lock, kit_requirement=kit, ports=ports, bundle=options.bundle_sources
+        )
+        notes += ctx["notes"]
         manifests = k8s.write_manifests(tmp / k8s.K8S_DIR, lock, options, name)
     if not lock.release_verified:
         notes.append(
@@ -183,6 +188,7 @@ def deployment_from_inputs(
         trtexec=ctx["trtexec"],
         plans_in_image=repo["plans_in_image"],
         plans_here=repo["plans_here"],
+        bundled=ctx["bundled"],
         batching=json.loads(trt.describe_batching(batching)),
         notes=notes,
     )

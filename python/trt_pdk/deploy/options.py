@@ -107,8 +107,9 @@ class DeployOptions:
             instances per profile; default the serving search's tuned values.
         http_port / grpc_port / metrics_port: Triton's listeners in the container.
         kit_requirement: pip requirement that installs this kit in the image (default
-            ``trt-pdk==<this version>``); put sdists/wheels in ``deploy/wheels/`` to
-            install without an index.
+            ``trt-pdk==<this version>``).
+        bundle_sources: build sdists of the plugin packages installed from a source folder
+            into ``deploy/wheels/`` (default True), so the image builds without an index.
         kubernetes: :class:`KubernetesOptions`.
     """
 
@@ -125,6 +126,7 @@ class DeployOptions:
     grpc_port: int = 8001
     metrics_port: int = 8002
     kit_requirement: str | None = None
+    bundle_sources: bool = True
     kubernetes: KubernetesOptions = field(default_factory=KubernetesOptions)
 
     def check(self) -> None:

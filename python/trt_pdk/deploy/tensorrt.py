@@ -278,7 +278,14 @@ CUDA_VISIBLE_DEVICES="$gpu" exec "$@"
 
 
 def write_build_context(
-    out: Path, name: str, source: EngineSource, lock: DeployLock, *, kit_requirement: str, ports
+    out: Path,
+    name: str,
+    source: EngineSource,
+    lock: DeployLock,
+    *,
+    kit_requirement: str,
+    ports,
+    bundle: bool = True,
 ) -> dict[str, Any]:
     """Dockerfile, launch.sh, build/ (ONNX + scripts) and wheels/ under ``out``."""
     build = out / BUILD_DIR
@@ -303,12 +310,19 @@ def write_build_context(
         "--build-arg PIP_INDEX_URL=... instead.\n",
         encoding="utf-8",
     )
+    bundled, notes = bundle_sources(wheels, lock.plugin_packages) if bundle else ([], [])
     text = dockerfile(name, lock, lines, kit_requirement, ports)
     (out / "Dockerfile").write_text(text, encoding="utf-8")
     launch = out / "launch.sh"
     launch.write_text(launch_script(lock, ports), encoding="utf-8")
     launch.chmod(0o755)
-    return {"dockerfile": out / "Dockerfile", "launch": launch, "trtexec": [argv for _, argv in lines]}
+    return {
+        "dockerfile": out / "Dockerfile",
+        "launch": launch,
+        "trtexec": [argv for _, argv in lines],
+        "bundled": bundled,
+        "notes": notes,
+    }
 
 
 def _external_data(path: Path) -> list[str]:
@@ -342,3 +356,49 @@ def describe_batching(batching: tc.BatchingOptions) -> str:
             "max_queue_delay_us": batching.max_queue_delay_us,
         }
     )
+
+
+def bundle_sources(wheels: Path, distributions: dict[str, str]) -> tuple[list[str], list[str]]:
+    """sdists of the plugin distributions installed from a local source folder, into ``wheels``.
+
+    Lets ``docker build`` install them without a package index. Returns (sdist names, notes
+    for those it could not bundle).
+    """
+    import re
+    import subprocess
+    import sys
+    from importlib import metadata
+    from urllib.parse import unquote, urlparse
+
+    bundled, notes = [], []
+    for dist in distributions:
+        try:
+            origin = json.loads(metadata.distribution(dist).read_text("direct_url.json") or "{}")
+        except metadata.PackageNotFoundError:
+            origin = {}
+        url = urlparse(origin.get("url", ""))
+        src = Path(unquote(url.path)) if url.scheme == "file" and "dir_info" in origin else None
+        if src is None or not (src / "pyproject.toml").is_file():
+            notes.append(
+                f"{dist} was not installed from a source folder: put its sdist in deploy/{WHEELS_DIR}/"
+            )
+            continue
+        # PEP 517's build-backend key (tomllib is 3.11+; the kit supports 3.10).
+        found = re.search(r'^build-backend\s*=\s*"([^"]+)"', (src / "pyproject.toml").read_text(), re.M)
+        module, _, obj = (found[1] if found else "setuptools.build_meta").partition(":")
+        hook = (
+            f"import {module} as b; b = getattr(b, {obj!r}) if {obj!r} else b; "
+            f"print(b.build_sdist({str(wheels)!r}))"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", hook], cwd=src, capture_output=True, text=True, timeout=300, check=False
+        )
+        name = done.stdout.strip().splitlines()[-1] if done.returncode == 0 and done.stdout.strip() else ""
+        if name and (wheels / name).is_file():
+            bundled.append(name)
+        else:
+            why = (done.stderr.strip().splitlines() or ["no sdist written"])[-1]
+            notes.append(
+                f"could not build an sdist of {dist} from {src} ({why}); put one in deploy/{WHEELS_DIR}/"
+            )
+    return bundled, notes

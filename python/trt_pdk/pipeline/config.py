@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trt_pdk.deploy.options import DeployOptions
 from trt_pdk.errors import UserError
 
 
@@ -179,6 +180,7 @@ class PipelineConfig:
         model: :class:`ModelSection`.
         traffic: JSONL/CSV/JSON log of request shapes (profiles, golden and perf shapes).
         check ... perf: one section per stage.
+        deploy: :class:`~trt_pdk.deploy.options.DeployOptions` (the TensorRT deployment and Kubernetes).
     """
 
     name: str = ""
@@ -194,6 +196,7 @@ class PipelineConfig:
     serve: ServeSection = field(default_factory=ServeSection)
     verify: VerifySection = field(default_factory=VerifySection)
     perf: PerfSection = field(default_factory=PerfSection)
+    deploy: DeployOptions = field(default_factory=DeployOptions)
     source: Path = field(default=Path("pipeline.yaml"), metadata={"internal": True})
 
     def section(self, name: str) -> dict[str, Any]:

@@ -453,6 +453,22 @@ def run_perf(ctx: Context) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- deployment
+
+
+def run_deploy(ctx: Context) -> dict[str, Any]:
+    """The TensorRT deployment and Kubernetes manifests beside the CPU run (``deploy/``)."""
+    from dataclasses import replace
+
+    from trt_pdk.deploy import deployment_from_run
+
+    options = ctx.cfg.deploy
+    if options.precision is None:
+        options = replace(options, precision=ctx.cfg.engine.precision)
+    result = deployment_from_run(ctx.root, options, model_name=ctx.model_name)
+    return result.to_dict(relative_to=ctx.root)
+
+
 STAGES: tuple[Stage, ...] = (
     Stage("export", "model", run_export, _factory_files),
     Stage("check", "check", run_check),
@@ -465,4 +481,5 @@ STAGES: tuple[Stage, ...] = (
     Stage("serve", "serve", run_serve, needs_server=True),
     Stage("verify", "verify", run_verify, needs_server=True),
     Stage("perf", "perf", run_perf, needs_server=True),
+    Stage("deploy", "deploy", run_deploy),
 )
