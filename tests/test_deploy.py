@@ -445,3 +445,19 @@ def test_cli_deploy_tensorrt_then_k8s(run, tmp_path, capsys):
     assert (folder / "deploy" / "k8s" / "triton.yaml").read_bytes() == before
     assert main(["deploy", "tensorrt", str(tmp_path / "nowhere")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_pipeline_deploy_section_is_checked_when_the_config_loads(tmp_path):
+    from trt_pdk.pipeline.config import load_config
+
+    (tmp_path / "traffic.jsonl").write_text('{"x": [1, 8, 64]}\n')
+    (tmp_path / "model.py").write_text("def factory():\n    pass\n")
+    base = "name: t\nmodel:\n  factory: model.py:factory\ntraffic: traffic.jsonl\n"
+    good = tmp_path / "good.yaml"
+    good.write_text(base + 'deploy:\n  gpu_archs: ["8.0", "9.0"]\n  kubernetes:\n    namespace: serving\n')
+    cfg = load_config(good)
+    assert cfg.deploy.gpu_archs == ["8.0", "9.0"] and cfg.deploy.kubernetes.namespace == "serving"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(base + "deploy:\n  kubernetes:\n    model_repository: ftp://host/models\n")
+    with pytest.raises(UserError, match=r"bad\.yaml:5: deploy\.kubernetes\.model_repository 'ftp://"):
+        load_config(bad)

@@ -312,6 +312,10 @@ def _check_values(cfg: PipelineConfig, where) -> None:
         ("profiles", "k"),
         f"must be 1..8 or auto, got {k!r}.",
     )
+    try:
+        cfg.deploy.check()
+    except UserError as exc:
+        raise UserError(f"{where('deploy')}: {exc}") from None
 
 
 def _build(cls: type, node: Any, path: Path, section: str) -> Any:
