@@ -461,3 +461,38 @@ def test_pipeline_deploy_section_is_checked_when_the_config_loads(tmp_path):
     bad.write_text(base + "deploy:\n  kubernetes:\n    model_repository: ftp://host/models\n")
     with pytest.raises(UserError, match=r"bad\.yaml:5: deploy\.kubernetes\.model_repository 'ftp://"):
         load_config(bad)
+
+
+def _tool(name: str) -> str:
+    """A linter binary from this environment (requirements/ci.txt pins the wheels shipping them)."""
+    import shutil
+    import sys
+
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    if found is None:
+        pytest.skip(f"{name} is not installed (pip install -r requirements/ci.txt)")
+    return found
+
+
+def _run(argv: list[str]):
+    import subprocess
+
+    return subprocess.run(argv, check=False, capture_output=True, text=True)
+
+
+def test_hadolint_and_shellcheck_accept_the_dockerfile_and_scripts(deployed):
+    """hadolint parses the Dockerfile with its own parser and shellchecks every RUN line."""
+    lint = _run([_tool("hadolint"), "--format", "json", str(deployed.dockerfile)])
+    assert lint.returncode == 0 and json.loads(lint.stdout) == [], lint.stdout + lint.stderr
+    scripts = [deployed.launch, *sorted((deployed.root / "build").glob("*.sh"))]
+    check = _run([_tool("shellcheck"), "-s", "sh", *map(str, scripts)])
+    assert check.returncode == 0, check.stdout
+
+
+def test_image_scripts_stop_with_a_reason_where_tensorrt_or_the_gpu_is_missing(deployed):
+    """Run here (no TensorRT, no GPU): the checks the image build runs first refuse, saying why."""
+    build = deployed.root / "build"
+    trt = _run(["sh", str(build / "check_tensorrt.sh"), deployed.lock.tensorrt])
+    assert trt.returncode == 1 and f"the lock pins TensorRT {deployed.lock.tensorrt}" in trt.stderr
+    gpu = _run(["sh", str(build / "on_gpu.sh"), "9.0", "true"])
+    assert gpu.returncode == 1 and "compute capability 9.0" in gpu.stderr
