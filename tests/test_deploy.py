@@ -496,3 +496,30 @@ def test_image_scripts_stop_with_a_reason_where_tensorrt_or_the_gpu_is_missing(d
     assert trt.returncode == 1 and f"the lock pins TensorRT {deployed.lock.tensorrt}" in trt.stderr
     gpu = _run(["sh", str(build / "on_gpu.sh"), "9.0", "true"])
     assert gpu.returncode == 1 and "compute capability 9.0" in gpu.stderr
+
+
+@pytest.mark.tensorrt
+@pytest.mark.cuda
+def test_an_engine_built_here_goes_into_the_repository_when_the_image_has_its_tensorrt(tmp_path):
+    """With TensorRT and a GPU: a plan of exactly the image's TensorRT is served as built; any other
+    TensorRT (the table has no exact release) leaves the build to the image, never a stale plan."""
+    trt = pytest.importorskip("tensorrt", reason="TensorRT is not installed here")
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+    root = tmp_path / "run"
+    (root / "engine").mkdir(parents=True)
+    model = _rms_norm_model(root / "engine" / "model.onnx")
+    engine_from_onnx(model, PROFILES, root / "engine", precision="fp32")()
+    manifest = json.loads((root / "engine" / "manifest.json").read_text())
+    result = deployment_from_run(root, DeployOptions(bundle_sources=False), model_name="m")
+    cc = manifest["gpu"]["compute_capability"]
+    assert result.lock.cuda_archs == (cc,) and result.lock.engine_manifest == manifest
+    plan = result.config.parent / "1" / "model.plan"
+    if result.lock.tensorrt == trt.__version__:
+        assert result.plans_here == [cc] and result.plans_in_image == []
+        assert plan.read_bytes() == (root / "engine" / "fp32" / "model.plan").read_bytes()
+        assert "trtexec" not in result.dockerfile.read_text()
+    else:
+        assert result.plans_here == [] and result.plans_in_image == [cc] and not plan.exists()
+        assert len(_trtexec_lines(result.dockerfile)) == 1
