@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from trt_pdk._fs import atomic_directory, write_text_atomic
+from trt_pdk.deploy import image
 from trt_pdk.deploy import kubernetes as k8s
 from trt_pdk.deploy import tensorrt as trt
 from trt_pdk.deploy.lock import LOCK_NAME, DeployLock, lock_for_deployment
@@ -168,7 +169,7 @@ def deployment_from_inputs(
     with atomic_directory(out) as tmp:
         (tmp / LOCK_NAME).write_text(lock.to_json(), encoding="utf-8")
         repo = trt.write_repository(tmp, name, source, lock, batching)
-        ctx = trt.write_build_context(
+        ctx = image.write_build_context(
             tmp, name, source, lock, kit_requirement=kit, ports=ports, bundle=options.bundle_sources
         )
         notes += ctx["notes"]
