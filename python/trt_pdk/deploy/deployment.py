@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,7 @@ class DeployResult:
             "plans_here": self.plans_here,
             "bundled": self.bundled,
             "batching": self.batching,
-            "trtexec": [" ".join(argv) for argv in self.trtexec],
+            "trtexec": [shlex.join(argv) for argv in self.trtexec],
             "notes": self.notes,
         }
 
