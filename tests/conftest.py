@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -15,6 +16,19 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="session")
+def trtexec_parser():
+    """``tests/trtexec_parser.py``: trtexec's own option parser judging a line or a script.
+
+    ``trtexec_parser.parse_trtexec_line(argv_or_line, major)`` skips the test, with the
+    reason, where the NVIDIA/TensorRT mirror or the headers are absent.
+    """
+    spec = importlib.util.spec_from_file_location("trtexec_parser", REPO / "tests" / "trtexec_parser.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def _run(model, x):
     return sess.run(None, {"x": x})[0]
 
 
-def test_trtexec_command_lines_one_group_per_profile():
+def test_trtexec_command_lines_one_numbered_group_per_profile():
     argv = trtexec_command(
         "model.onnx",
         "fp16/model.plan",
@@ -67,9 +67,11 @@ def test_trtexec_command_lines_one_group_per_profile():
         "--saveEngine=fp16/model.plan",
         "--skipInference",
         "--dynamicPlugins=/lib/libtrt_pdk_plugins_trt10.so",
+        "--profile=0",
         "--minShapes=x:1x1x8",
         "--optShapes=x:1x16x8",
         "--maxShapes=x:1x16x8",
+        "--profile=1",
         "--minShapes=x:1x17x8",
         "--optShapes=x:4x64x8",
         "--maxShapes=x:4x64x8",
@@ -296,8 +298,11 @@ def test_real_engine_small_model_two_profiles(tmp_path, precision):
     assert report["pass"], report
 
 
-def test_trtexec_quotes_only_names_it_would_split():
-    from trt_pdk.engine._trtexec import _shapes
+def test_trtexec_quotes_names_with_colons_and_refuses_names_it_splits():
+    from trt_pdk.engine._trtexec import _shapes, shape_flags
 
-    profile = {"x": {"min": [1, 8]}, "in:0": {"min": [2]}, "a,b": {"min": [3]}}
-    assert _shapes(profile, "min") == "x:1x8,'in:0':2,'a,b':3"
+    profile = {"x": {"min": [1, 8]}, "in:0": {"min": [2]}}
+    assert _shapes(profile, "min") == "x:1x8,'in:0':2"
+    for name in ("a,b", "it's"):
+        with pytest.raises(UserError, match="trtexec cannot name the inputs"):
+            shape_flags([{name: {"min": [1], "opt": [1], "max": [1]}}])

@@ -16,7 +16,13 @@ from typing import Any
 from trt_pdk._fs import write_bytes_atomic, write_text_atomic
 from trt_pdk.engine._fp16 import PLUGIN_DOMAIN, fp16_from_onnx, fp16_support
 from trt_pdk.engine._tensorrt import running_tensorrt, serialized_engine_from_onnx
-from trt_pdk.engine._trtexec import relative, trtexec_command, trtexec_script
+from trt_pdk.engine._trtexec import (
+    relative,
+    require_expressible,
+    trtexec_command,
+    trtexec_script,
+    unexpressible_inputs,
+)
 from trt_pdk.engine.io import ENGINE_IO, engine_io_from_onnx
 from trt_pdk.errors import UserError
 
@@ -134,6 +140,8 @@ class engine_from_onnx:  # noqa: N801 - a lazy stage named like Polygraphy's loa
         except Exception as exc:
             raise UserError(f"{onnx_path} is not a readable ONNX model ({exc}).") from None
         check_profiles_fit(_model_inputs(model), self.profiles)
+        if dry_run:
+            require_expressible(self.profiles)  # a dry run writes only trtexec lines: refuse before writing
         run_dir = Path(self.run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         result = EngineBuildResult(run_dir)
@@ -176,7 +184,13 @@ class engine_from_onnx:  # noqa: N801 - a lazy stage named like Polygraphy's loa
             if result.kept_fp32:
                 log(f"fp16 graph: kept in fp32: {'; '.join(result.kept_fp32)}")
 
-        for major in majors:
+        unexpressible = unexpressible_inputs(self.profiles)
+        if unexpressible:
+            result.notes.append(
+                f"no trtexec lines: trtexec cannot name the inputs {unexpressible} (',' or \"'\" in the name)"
+            )
+            log(f"note: {result.notes[-1]}")
+        for major in [] if unexpressible else majors:
             libs = self._library_args(major, has_plugins, exact=not dry_run)
             commands = []
             for prec in precisions:
