@@ -8,6 +8,7 @@ with ``trtexec`` being that parser, so the shell's quoting and ``${VAR}`` expans
 from __future__ import annotations
 
 import json
+import re
 
 import onnx
 import pytest
@@ -170,10 +171,15 @@ def test_dry_run_refuses_names_trtexec_cannot_carry(tmp_path, cli):
     assert not run.exists()
 
 
-def test_helper_reports_plugins_to_serialize(trtexec_parser):
-    # The deployment's lines may embed libraries in version-compatible engines.
-    libs = ["--dynamicPlugins=/p.so", "--setPluginsToSerialize=/p.so"]
-    argv = ["trtexec", "--onnx=m.onnx", "--versionCompatible", *libs]
-    for major in MAJORS:
-        parsed = trtexec_parser.parse_trtexec_line(argv, major)
-        assert parsed["ok"] and parsed["plugins_to_serialize"] == ["/p.so"] == parsed["dynamic_plugins"]
+@pytest.mark.parametrize("major", MAJORS)
+def test_readme_lines(repo, trtexec_parser, major):
+    lines = re.findall(r"`(trtexec --onnx=[^`]*)`", (repo / "README.md").read_text())
+    env = {"LIB": "/opt/plugins/lib.so"}
+    assert lines
+    for line in lines:
+        parsed = trtexec_parser.parse_trtexec_line(line, major, env)
+        assert parsed["ok"] and parsed["dynamic_plugins"] == ["/opt/plugins/lib.so"], parsed
+        # "add --setPluginsToSerialize=$LIB to embed it in version-compatible engines"
+        embed = f"{line} --versionCompatible --setPluginsToSerialize=$LIB"
+        parsed = trtexec_parser.parse_trtexec_line(embed, major, env)
+        assert parsed["ok"] and parsed["plugins_to_serialize"] == ["/opt/plugins/lib.so"], parsed
