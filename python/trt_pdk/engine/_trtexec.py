@@ -102,8 +102,10 @@ def trtexec_script(commands: list[tuple[str, list[str]]], header: list[str]) -> 
         lines.append(f"# {title}")
         parts = []
         for a in argv:
-            # ${VAR} placeholders for libraries not installed here must expand: double-quote those.
-            parts.append(f'"{a}"' if "${" in a else shlex.quote(a))
+            # ${VAR} placeholders for libraries not installed here must expand, and trtexec's
+            # own quotes ('in:0':1x8) read better inside double quotes: double-quote those.
+            plain = not any(c in a for c in '"`\\!') and ("$" not in a or "${" in a)
+            parts.append(f'"{a}"' if plain and ("${" in a or "'" in a) else shlex.quote(a))
         lines.append(" \\\n    ".join(parts))
         lines.append("")
     return "\n".join(lines)
