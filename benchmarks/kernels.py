@@ -313,7 +313,8 @@ def run_case(
         if error:
             error = f"buffer set {r}: {error}"
             break
-    kept = int(outputs[0][count_index].item()) if count_index is not None else None
+    # MaskedCompact: the bytes of the rows it kept (its count; the plan's when that is wrong).
+    kept = int(outputs[0][count_index].item()) if count_index is not None and error is None else None
     moved = bytes_moved(case, kept)
 
     # A copy of the same bytes, rotated the same way.
