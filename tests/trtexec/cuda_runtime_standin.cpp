@@ -17,14 +17,9 @@ cudaError_t CUDARTAPI cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, in
   const int version = sm != nullptr ? std::atoi(sm) : 90;
   if (device != 0) return cudaErrorInvalidDevice;
   switch (attr) {
-    case cudaDevAttrComputeCapabilityMajor:
-      *value = version / 10;
-      return cudaSuccess;
-    case cudaDevAttrComputeCapabilityMinor:
-      *value = version % 10;
-      return cudaSuccess;
-    default:
-      return cudaErrorInvalidValue;  // a query the parser was not known to make: fail loudly
+    case cudaDevAttrComputeCapabilityMajor: *value = version / 10; return cudaSuccess;
+    case cudaDevAttrComputeCapabilityMinor: *value = version % 10; return cudaSuccess;
+    default: return cudaErrorInvalidValue;  // a query the parser was not known to make: fail loudly
   }
 }
 

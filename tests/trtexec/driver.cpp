@@ -64,8 +64,9 @@ std::string profiles(const std::vector<sample::BuildOptions::ShapeProfile>& all)
 
 void report(const std::string& error, const std::vector<std::string>& unknown, const sample::AllOptions* options) {
   std::ostringstream out;
-  out << "{\"trt_version\":" << quoted(std::to_string(NV_TENSORRT_MAJOR) + "." + std::to_string(NV_TENSORRT_MINOR) + "." +
-                                       std::to_string(NV_TENSORRT_PATCH))
+  out << "{\"trt_version\":"
+      << quoted(std::to_string(NV_TENSORRT_MAJOR) + "." + std::to_string(NV_TENSORRT_MINOR) + "." +
+                std::to_string(NV_TENSORRT_PATCH))
       << ",\"ok\":" << (error.empty() && unknown.empty() ? "true" : "false") << ",\"error\":" << quoted(error)
       << ",\"unknown\":" << strings(unknown);
   if (options != nullptr) {
@@ -77,7 +78,8 @@ void report(const std::string& error, const std::vector<std::string>& unknown, c
         << ",\"skip_inference\":" << (build.skipInference ? "true" : "false")
         << ",\"profiles\":" << profiles(build.optProfiles) << ",\"dynamic_plugins\":" << strings(system.dynamicPlugins)
         << ",\"plugins_to_serialize\":" << strings(system.setPluginsToSerialize)
-        << ",\"plugins\":" << strings(system.plugins) << ",\"strongly_typed\":" << (build.stronglyTyped ? "true" : "false")
+        << ",\"plugins\":" << strings(system.plugins)
+        << ",\"strongly_typed\":" << (build.stronglyTyped ? "true" : "false")
 #if NV_TENSORRT_MAJOR < 11
         << ",\"fp16\":" << (build.fp16 ? "true" : "false")
 #endif
