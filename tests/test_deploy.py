@@ -4,7 +4,6 @@ parser (where tests/trtexec_parser.py is), kubernetes-validate's schemas and KSe
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import lzma
 import re
@@ -177,51 +176,13 @@ def test_dockerfile_builds_the_engines_the_config_names_with_the_locked_plugins(
     assert "CUDAARCHS='80;90'" in text
 
 
-def _trtexec_parser():
-    path = TESTS / "trtexec_parser.py"
-    if not path.is_file():
-        pytest.skip(
-            "tests/trtexec_parser.py (trtexec's own option parser, built from the TensorRT mirror) is absent"
-        )
-    spec = importlib.util.spec_from_file_location("trtexec_parser", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_trtexecs_own_parser_accepts_the_dockerfile_lines(deployed):
-    """Where tests/trtexec_parser.py exists (trtexec's parser compiled from the TensorRT mirror)."""
-    parser = _trtexec_parser()
-    parse = next(
-        (
-            getattr(parser, n)
-            for n in ("parse_trtexec", "parse_argv", "parse", "trtexec_parse")
-            if hasattr(parser, n)
-        ),
-        None,
-    )
-    if parse is None:
-        pytest.fail(
-            "tests/trtexec_parser.py has none of parse_trtexec/parse_argv/parse/trtexec_parse; point this "
-            f"test at its entry point (it has: {[n for n in dir(parser) if not n.startswith('_')]})"
-        )
+def test_trtexecs_own_parser_accepts_the_dockerfile_lines(deployed, trtexec_parser):
+    """trtexec's parser compiled from the TensorRT mirror (tests/trtexec_parser.py; skips without it)."""
     for argv in _trtexec_lines(deployed.dockerfile):
-        parsed = parse(argv, major=deployed.lock.tensorrt_major) if _takes(parse, "major") else parse(argv)
-        facts = parsed if isinstance(parsed, dict) else vars(parsed)
-        profiles = facts.get("profiles", facts.get("num_profiles"))
-        count = profiles if isinstance(profiles, int) else len(profiles)
-        assert count == len(PROFILES), facts
-        plugins = facts.get("dynamic_plugins", facts.get("plugins"))
-        assert [Path(p).name for p in plugins] == list(deployed.lock.plugin_libraries), facts
-
-
-def _takes(fn, name: str) -> bool:
-    import inspect
-
-    try:
-        return name in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
+        parsed = trtexec_parser.parse_trtexec_line(argv, deployed.lock.tensorrt_major)
+        assert parsed["ok"], (parsed["error"], parsed["unknown"])
+        assert parsed["profiles"] == PROFILES
+        assert [Path(p).name for p in parsed["dynamic_plugins"]] == list(deployed.lock.plugin_libraries)
 
 
 # --------------------------------------------------------------------------- Kubernetes
