@@ -1,8 +1,11 @@
 // A stand-in for libnvinfer with only what a plugin library looks up at load time:
 // getPluginRegistry() and getInferLibVersion(). It is built with the soname
 // libnvinfer.so.<major> so that dlopen(..., RTLD_NOLOAD) finds it like the real one, and
-// FAKE_TRT_VERSION decides which TensorRT version it claims to be.
+// FAKE_TRT_VERSION decides which TensorRT version it claims to be. fakeLoadLibrary() does
+// what IPluginRegistry::loadLibrary does after its dlopen: it calls getCreators from inside
+// this library and registers what it returns.
 #include <NvInferRuntime.h>
+#include <dlfcn.h>
 
 #include <cstring>
 #include <string>
@@ -108,4 +111,20 @@ extern "C" __attribute__((visibility("default"))) nvinfer1::IPluginRegistry* get
 
 extern "C" __attribute__((visibility("default"))) int32_t getInferLibVersion() noexcept {
   return FAKE_TRT_VERSION;
+}
+
+// IPluginRegistry::loadLibrary after its dlopen: getCreators is called from this object,
+// and each creator is registered under its own namespace. Returns how many were registered.
+extern "C" __attribute__((visibility("default"))) int32_t fakeLoadLibrary(void* library) noexcept {
+  using GetCreators = IPluginCreatorInterface* const* (*)(int32_t&);
+  auto getCreators = reinterpret_cast<GetCreators>(dlsym(library, "getCreators"));
+  if (!getCreators) return -1;
+  int32_t n = 0;
+  IPluginCreatorInterface* const* creators = getCreators(n);
+  int32_t registered = 0;
+  for (int32_t i = 0; creators && i < n; ++i) {
+    const std::string ns = keyOf(*creators[i]).ns;
+    registered += getPluginRegistry()->registerCreator(*creators[i], ns.c_str()) ? 1 : 0;
+  }
+  return registered;
 }

@@ -10,8 +10,10 @@
 //   test_trt_adapters <plugin library> optout <fake libnvinfer>     (TRT_PDK_NO_SELF_REGISTER=1)
 #include <NvInferRuntime.h>
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <sstream>
@@ -58,8 +60,12 @@ class RecordingLogger final : public nvinfer1::ILogger {
 
 class RecordingFinder final : public nvinfer1::ILoggerFinder {
  public:
-  nvinfer1::ILogger* findLogger() override { return &logger; }
+  nvinfer1::ILogger* findLogger() override {
+    ++calls;
+    return &logger;
+  }
   RecordingLogger logger;
+  int calls = 0;
 };
 
 RecordingFinder gFinder;
@@ -72,6 +78,25 @@ std::string loggedDuring(F&& action) {
   std::string all;
   for (const auto& m : gFinder.logger.messages) all += m + "\n";
   return all;
+}
+
+// Runs `action` and returns what it wrote to stderr (file descriptor 2).
+template <class F>
+std::string stderrDuring(F&& action) {
+  std::fflush(stderr);
+  FILE* capture = std::tmpfile();
+  const int saved = dup(2);
+  dup2(fileno(capture), 2);
+  action();
+  std::fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  std::string text;
+  std::rewind(capture);
+  for (int c; (c = std::fgetc(capture)) != EOF;) text += static_cast<char>(c);
+  std::fclose(capture);
+  std::fputs(text.c_str(), stderr);  // still shown in the test log
+  return text;
 }
 
 // ---- a dimension-expression builder that evaluates on integers ---------------------------
@@ -284,6 +309,18 @@ struct OpCases<pdk::MaskedCompact> {
 template <class Op>
 std::vector<char> bytesOf(const typename Op::Attrs& attrs) {
   return pdk::serialize<Op>(attrs);
+}
+
+// A V2 plugin's engine bytes: the attributes, then (ops with optional inputs) the int32
+// input count, -1 while not configured.
+template <class Op>
+std::vector<char> v2BytesOf(const typename Op::Attrs& attrs, int32_t nbInputs = -1) {
+  std::vector<char> bytes = bytesOf<Op>(attrs);
+  if (pdk::kNbOptionalInputs<Op> > 0) {
+    const char* p = reinterpret_cast<const char*>(&nbInputs);
+    bytes.insert(bytes.end(), p, p + sizeof nbInputs);
+  }
+  return bytes;
 }
 
 template <class Op>
@@ -531,14 +568,14 @@ void checkV2(nvinfer1::IPluginCreator& creator, const char* ns) {
     p->serialize(bytes.data());
     return bytes;
   };
-  CHECK(serialized(plugin) == bytesOf<Op>(defaults), what, ": default attributes");
+  CHECK(serialized(plugin) == v2BytesOf<Op>(defaults), what, ": default attributes");
   Fields nonDefault = OpCases<Op>::nonDefault();
   const auto expectedAttrs = attrsOf<Op>(nonDefault.collection());
   Plugin* custom = makeV2(nonDefault.collection());
   CHECK(custom != nullptr, what, ": createPlugin with non-default attributes");
   if (custom) {
-    CHECK(serialized(custom) == bytesOf<Op>(expectedAttrs), what, ": non-default attributes");
-    CHECK(serialized(custom) != bytesOf<Op>(defaults), what, ": OpCases::nonDefault must differ from defaults");
+    CHECK(serialized(custom) == v2BytesOf<Op>(expectedAttrs), what, ": non-default attributes");
+    CHECK(serialized(custom) != v2BytesOf<Op>(defaults), what, ": OpCases::nonDefault must differ from defaults");
   }
   checkRejects<Op>([&](const nvinfer1::PluginFieldCollection* fc) { return makeV2(fc) == nullptr; }, what);
 
@@ -560,6 +597,23 @@ void checkV2(nvinfer1::IPluginCreator& creator, const char* ns) {
   CHECK(!loggedDuring([&] { plugin->getOutputDimensions(0, inDims.data(), pdk::kMinInputs<Op> - 1, builder); }).empty(),
         what, ": a wrong input count must be reported");
   checkOptionalInputsV2<Op>(*plugin, what);
+  if constexpr (pdk::kNbOptionalInputs<Op> > 0) {
+    // The engine keeps the input count configurePlugin saw (the last call above had the
+    // fewest inputs), so enqueue after deserializePlugin knows it without configurePlugin.
+    const auto bytes = serialized(plugin);
+    CHECK(bytes == v2BytesOf<Op>(defaults, Op::kNbInputs - 1), what, ": serialized input count");
+    std::unique_ptr<Plugin, void (*)(Plugin*)> restored(
+        static_cast<Plugin*>(creator.deserializePlugin("layer", bytes.data(), bytes.size())),
+        [](Plugin* p) { p->destroy(); });
+    CHECK(restored != nullptr && serialized(restored.get()) == bytes, what, ": input count survives the engine");
+    auto damaged = bytes;
+    const int32_t tooMany = Op::kNbInputs + 1;
+    std::memcpy(damaged.data() + damaged.size() - sizeof tooMany, &tooMany, sizeof tooMany);
+    std::string log;
+    log = loggedDuring(
+        [&] { CHECK(creator.deserializePlugin("layer", damaged.data(), damaged.size()) == nullptr, what); });
+    CHECK(log.find("input count") != std::string::npos, what, ": a damaged input count must be reported: ", log);
+  }
 
   // Formats and types: the op's combinations in linear format pass, anything else fails.
   constexpr int32_t n = Op::kNbInputs + Op::kNbOutputs;
@@ -913,9 +967,10 @@ int main(int argc, char** argv) {
   if (mode == "plain") testOpDefaults();
 
   GetRegistry getRegistry = nullptr;
+  void* fake = nullptr;
   if (mode != "plain") {
     if (argc < 4) return std::printf("mode %s needs the fake libnvinfer\n", mode.c_str()), 2;
-    void* fake = dlopen(argv[3], RTLD_NOW | RTLD_LOCAL);  // like a backend's dependency: not global
+    fake = dlopen(argv[3], RTLD_NOW | RTLD_LOCAL);  // like a backend's dependency: not global
     CHECK(fake != nullptr, "dlopen fake libnvinfer: ", dlerror());
     if (!fake) return 1;
     getRegistry = reinterpret_cast<GetRegistry>(dlsym(fake, "getPluginRegistry"));
@@ -932,18 +987,37 @@ int main(int argc, char** argv) {
   if (mode == "plain") {
     checkCreators(lib, ns);
   } else if (mode == "registry") {
-    // Loading registered every creator; getCreators hands them over to TensorRT, which
-    // registers them again: exactly one registration must result.
+    // Loading registered every creator. A tool that only lists getCreators (called from
+    // this test binary, not from the registry's library) must leave that alone; the
+    // registry's own loadLibrary takes the registration over: exactly one results.
     const int32_t expected = expectedCreatorCount();
     CHECK(registeredCount(getRegistry) == expected, "self-registration on dlopen registered ",
           registeredCount(getRegistry), ", expected ", expected);
     int32_t nb = 0;
-    nvinfer1::IPluginCreatorInterface* const* creators = lib.getCreators(nb);
-    CHECK(nb == expected && creators != nullptr, "getCreators");
-    CHECK(registeredCount(getRegistry) == 0, "getCreators must undo the self-registration");
-    for (int32_t i = 0; creators && i < nb; ++i)
-      CHECK(getRegistry()->registerCreator(*creators[i], ns), "TensorRT's own registration of creator ", i);
-    CHECK(registeredCount(getRegistry) == expected, "one registration per creator");
+    CHECK(lib.getCreators(nb) != nullptr && nb == expected, "getCreators");
+    CHECK(registeredCount(getRegistry) == expected, "getCreators called by another object must not deregister");
+    using LoadLibrary = int32_t (*)(void*);
+    auto loadLibrary = reinterpret_cast<LoadLibrary>(dlsym(fake, "fakeLoadLibrary"));
+    CHECK(loadLibrary != nullptr, "fakeLoadLibrary");
+    if (loadLibrary) CHECK(loadLibrary(lib.handle) == expected, "the registry's loadLibrary registers every creator");
+    CHECK(registeredCount(getRegistry) == expected, "one registration per creator after the hand-over");
+    // The fake claims <major>.1.0: under 10.1 an op with a size tensor must refuse (its
+    // INT64 count needs 10.15), with a message; under 11.1 it is created.
+    auto* compact =
+        static_cast<nvinfer1::IPluginCreatorV3One*>(getRegistry()->getCreator(pdk::MaskedCompact::kName, "2", ns));
+    CHECK(compact != nullptr, "MaskedCompact v2 registered");
+    if (compact) {
+      Fields none;
+      std::unique_ptr<nvinfer1::IPluginV3> p;
+      const std::string log = loggedDuring(
+          [&] { p.reset(compact->createPlugin("layer", none.collection(), nvinfer1::TensorRTPhase::kBUILD)); });
+      if (NV_TENSORRT_MAJOR == 10) {
+        CHECK(p == nullptr && log.find("from 10.15 on; this process runs TensorRT 10.1.0") != std::string::npos,
+              "MaskedCompact under TensorRT 10.1 must refuse: ", log);
+      } else {
+        CHECK(p != nullptr && log.empty(), "MaskedCompact under TensorRT ", NV_TENSORRT_MAJOR, ".1: ", log);
+      }
+    }
     CHECK(getRegistry()->getCreator(pdk::RmsNorm::kName, "2", ns) != nullptr, "RMSNorm v2 findable");
 #define PDK_CHECK_REGISTERED(Op)                                                                                \
   CHECK(getRegistry()->getCreator(Op::kName, "2", ns) != nullptr, Op::kName, " v2 (IPluginV3) findable");       \
@@ -960,11 +1034,18 @@ int main(int argc, char** argv) {
     CHECK(registeredCount(getRegistry) == 0, "a library built for another TensorRT major must register nothing");
     int32_t nb = -1;
     nvinfer1::IPluginCreatorInterface* const* creators = nullptr;
-    const std::string log = loggedDuring([&] { creators = lib.getCreators(nb); });
+    // PDK_EXPECT_RUNNING: the version the fake claims, as the message must spell it.
+    const char* running = std::getenv("PDK_EXPECT_RUNNING");
+    const std::string expectedRunning = running ? running : str(NV_TENSORRT_MAJOR + 1, ".0.0");
+    std::string log;
+    const std::string err = stderrDuring([&] { log = loggedDuring([&] { creators = lib.getCreators(nb); }); });
     CHECK(creators == nullptr && nb == 0, "getCreators under another major gave ", nb, " creators");
-    CHECK(log.find(str("built for TensorRT ", NV_TENSORRT_MAJOR, ".")) != std::string::npos &&
-              log.find(str("runs TensorRT ", NV_TENSORRT_MAJOR + 1, ".")) != std::string::npos,
-          "the message must name both versions: ", log);
+    CHECK(err.find(str("built for TensorRT ", NV_TENSORRT_MAJOR, ".")) != std::string::npos &&
+              err.find(str("runs TensorRT ", expectedRunning)) != std::string::npos,
+          "the message on stderr must name both versions: ", err);
+    // ILoggerFinder/ILogger differ between majors: the host's finder is never called.
+    CHECK(log.empty() && gFinder.calls == 0, "the logger finder of another major was called ", gFinder.calls,
+          " time(s): ", log);
   } else {
     std::printf("unknown mode %s\n", mode.c_str());
     return 2;

@@ -38,17 +38,48 @@ function(pdk_add_plugin_library target)
   endif()
 
   find_package(Threads REQUIRED)
-  add_library(${target} SHARED "${PDK_TRT_ADAPTER_SOURCE_DIR}/library.cpp")
-  # Linking the op OBJECT libraries directly puts their objects into this library.
-  target_link_libraries(${target} PRIVATE ${op_targets} CUDA::cudart_static ${CMAKE_DL_LIBS} Threads::Threads)
-  target_include_directories(${target} PRIVATE "${ARG_OPS_DIR}")
-  target_include_directories(${target} SYSTEM PRIVATE "${PDK_TRT_INCLUDE_DIR}")
-  target_compile_definitions(${target} PRIVATE
+  # The kit version the library was built with: this project's (the kit itself) or the
+  # installed kit's (trt_pdkConfig.cmake), for an outside plugin package.
+  set(kit_version "${trt_pdk_VERSION}")
+  set(cuda_archs "")
+  if(PDK_WITH_CUDA)
+    set(cuda_archs "${CMAKE_CUDA_ARCHITECTURES}")
+  endif()
+  set(definitions
     PDK_PLUGIN_NAMESPACE="${ARG_NAMESPACE}"
     PDK_LIBRARY_NAME="${ARG_LIBRARY_NAME}"
     PDK_LIBRARY_BASENAME="${ARG_LIBRARY_BASENAME}"
     PDK_TRT_BUILT_VERSION="${PDK_TRT_VERSION}"
     PDK_TRT_BUILT_MAJOR=${PDK_TRT_MAJOR})
+
+  # The library's facts (common/trt/library_info.h), computed from the same op list by a
+  # host program and compiled into library.cpp as the ELF section .trt_pdk_info.
+  set(info_dir "${CMAKE_CURRENT_BINARY_DIR}/${target}_info")
+  add_executable(${target}_info_gen "${PDK_TRT_ADAPTER_SOURCE_DIR}/library_info_gen.cpp")
+  target_link_libraries(${target}_info_gen PRIVATE ${op_targets})
+  target_include_directories(${target}_info_gen PRIVATE "${ARG_OPS_DIR}")
+  target_include_directories(${target}_info_gen SYSTEM PRIVATE "${PDK_TRT_INCLUDE_DIR}")
+  target_compile_definitions(${target}_info_gen PRIVATE ${definitions}
+    PDK_KIT_VERSION="${kit_version}" PDK_CUDA_ARCHS="${cuda_archs}")
+  target_link_libraries(${target}_info_gen PRIVATE CUDA::cudart_static ${CMAKE_DL_LIBS} Threads::Threads)
+  add_custom_command(OUTPUT "${info_dir}/pdk_library_info.inc"
+    COMMAND ${CMAKE_COMMAND} -E make_directory "${info_dir}"
+    COMMAND $<TARGET_FILE:${target}_info_gen> "${info_dir}/pdk_library_info.inc"
+    DEPENDS ${target}_info_gen
+    COMMENT "Writing the facts of ${target} (.trt_pdk_info)"
+    VERBATIM)
+  add_custom_target(${target}_info DEPENDS "${info_dir}/pdk_library_info.inc")
+
+  add_library(${target} SHARED "${PDK_TRT_ADAPTER_SOURCE_DIR}/library.cpp")
+  add_dependencies(${target} ${target}_info)
+  set_source_files_properties("${PDK_TRT_ADAPTER_SOURCE_DIR}/library.cpp" TARGET_DIRECTORY ${target}
+    PROPERTIES OBJECT_DEPENDS "${info_dir}/pdk_library_info.inc")
+  target_include_directories(${target} PRIVATE "${info_dir}")
+  # Linking the op OBJECT libraries directly puts their objects into this library.
+  target_link_libraries(${target} PRIVATE ${op_targets} CUDA::cudart_static ${CMAKE_DL_LIBS} Threads::Threads)
+  target_include_directories(${target} PRIVATE "${ARG_OPS_DIR}")
+  target_include_directories(${target} SYSTEM PRIVATE "${PDK_TRT_INCLUDE_DIR}")
+  target_compile_definitions(${target} PRIVATE ${definitions})
   # --no-undefined proves at link time that nothing needs libnvinfer; nodelete keeps the
   # creators mapped while TensorRT's registry may still call them.
   target_link_options(${target} PRIVATE "LINKER:--no-undefined" "LINKER:-z,nodelete")

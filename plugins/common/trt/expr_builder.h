@@ -15,8 +15,12 @@ class TrtExprBuilder {
   using Expr = const nvinfer1::IDimensionExpr*;
 
   // Size tensors exist only for IPluginV3; the V2 adapter passes allowSizeTensors = false.
-  TrtExprBuilder(nvinfer1::IExprBuilder& builder, bool allowSizeTensors)
-      : builder_(builder), allowSizeTensors_(allowSizeTensors) {}
+  // They are outputs [firstSizeTensor, nbOutputs) (the op's last kNbSizeTensorOutputs).
+  TrtExprBuilder(nvinfer1::IExprBuilder& builder, bool allowSizeTensors, int32_t firstSizeTensor, int32_t nbOutputs)
+      : builder_(builder),
+        allowSizeTensors_(allowSizeTensors),
+        firstSizeTensor_(firstSizeTensor),
+        nbOutputs_(nbOutputs) {}
 
   Expr constant(int64_t v) const { return checked(builder_.constant(v), "constant"); }
   Expr sum(Expr a, Expr b) const { return op(nvinfer1::DimensionOperation::kSUM, a, b, "sum"); }
@@ -30,6 +34,9 @@ class TrtExprBuilder {
   Expr sizeTensor(int32_t outputIndex, Expr opt, Expr upperBound) const {
     PDK_CHECK(allowSizeTensors_, "the shape rule declares a data-dependent size (output ", outputIndex,
               "), which IPluginV2DynamicExt cannot express; such an op must set kHasV2 = false");
+    PDK_CHECK(outputIndex >= firstSizeTensor_ && outputIndex < nbOutputs_, "the shape rule declares output ",
+              outputIndex, " a size tensor, but the op's size-tensor outputs are ", firstSizeTensor_, "..",
+              nbOutputs_ - 1, " (kNbSizeTensorOutputs counts the last outputs)");
     PDK_CHECK(opt != nullptr && upperBound != nullptr, "sizeTensor() got a null expression");
     return checked(builder_.declareSizeTensor(outputIndex, *opt, *upperBound), "declareSizeTensor");
   }
@@ -46,6 +53,8 @@ class TrtExprBuilder {
   }
   nvinfer1::IExprBuilder& builder_;
   bool allowSizeTensors_;
+  int32_t firstSizeTensor_;
+  int32_t nbOutputs_;
 };
 
 inline Shape<TrtExprBuilder::Expr> toShape(const nvinfer1::DimsExprs& dims) {
@@ -79,7 +88,7 @@ void outputDims(const typename Op::Attrs& attrs, const nvinfer1::DimsExprs* inpu
   for (int32_t i = 0; i < Op::kNbInputs; ++i) in[i].nbDims = kAbsentRank;  // absent optional inputs
   for (int32_t i = 0; i < nbInputs; ++i) in[i] = toShape(inputs[i]);
   Shape<TrtExprBuilder::Expr> out[Op::kNbOutputs];
-  TrtExprBuilder builder(exprBuilder, allowSizeTensors);
+  TrtExprBuilder builder(exprBuilder, allowSizeTensors, Op::kNbOutputs - Op::kNbSizeTensorOutputs, Op::kNbOutputs);
   Op::outputShapes(attrs, in, nbInputs, out, builder);
   for (int32_t i = 0; i < Op::kNbOutputs; ++i) outputs[i] = toDimsExprs(out[i], i);
 }

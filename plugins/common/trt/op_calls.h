@@ -5,6 +5,8 @@
 
 #include <NvInferRuntime.h>
 
+#include <cstdio>
+#include <string>
 #include <vector>
 
 #include "common/error.h"
@@ -87,6 +89,30 @@ template <class Op>
 typename Op::Attrs attrsFromCollection(const nvinfer1::PluginFieldCollection* fc) {
   const std::vector<RawField> raw = toRawFields(fc);
   return pdk::attrsFromFields<Op>(raw.data(), static_cast<int32_t>(raw.size()));
+}
+
+// The attribute values as text, "name=value;..." in declaration order: the V3 plugin's
+// metadata string and timing-cache ID (its creation state is exactly its attributes).
+template <class Op>
+std::string attrsText(typename Op::Attrs attrs) {
+  RawFieldWriter writer;
+  attrs.fields(writer);
+  std::string text;
+  for (const RawField& f : writer.fields) {
+    text += f.name;
+    text += '=';
+    if (f.type == RawFieldType::kINT32) {
+      text += std::to_string(*static_cast<const int32_t*>(f.data));
+    } else if (f.type == RawFieldType::kFLOAT32) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(*static_cast<const float*>(f.data)));
+      text += buf;
+    } else {
+      text.append(static_cast<const char*>(f.data), static_cast<size_t>(f.length));
+    }
+    text += ';';
+  }
+  return text;
 }
 
 inline TensorDesc descOfDynamicPlain(const nvinfer1::DynamicPluginTensorDesc& d) {

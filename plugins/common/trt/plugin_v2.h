@@ -7,6 +7,7 @@
 #include <NvInferRuntime.h>
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "common/attrs.h"
 #include "common/trt/convert.h"
 #include "common/trt/expr_builder.h"
+#include "common/trt/host.h"
 #include "common/trt/logging.h"
 #include "common/trt/op_calls.h"
 
@@ -25,21 +27,52 @@ namespace pdk::trt {
 
 constexpr const char* kV2Version = "1";
 
+// The bytes of a V2 plugin in an engine: the op's attributes, then, for ops with optional
+// inputs, the node's input count (int32, native byte order like the attributes' numbers).
+// enqueue needs that count, and a runtime that deserializes an engine built for static
+// shapes may never call configurePlugin before it.
+template <class Op>
+std::vector<char> serializeV2(const typename Op::Attrs& attrs, int32_t nbInputs) {
+  std::vector<char> bytes = pdk::serialize<Op>(attrs);
+  if constexpr (kNbOptionalInputs<Op> > 0) {
+    const char* p = reinterpret_cast<const char*>(&nbInputs);
+    bytes.insert(bytes.end(), p, p + sizeof nbInputs);
+  }
+  return bytes;
+}
+
+template <class Op>
+std::pair<typename Op::Attrs, int32_t> deserializeV2(const void* data, size_t length) {
+  if constexpr (kNbOptionalInputs<Op> > 0) {
+    PDK_CHECK(data != nullptr && length >= sizeof(int32_t), Op::kName, ": serialized plugin of ", length,
+              " bytes is too short to hold its input count");
+    int32_t nbInputs = 0;
+    std::memcpy(&nbInputs, static_cast<const char*>(data) + length - sizeof nbInputs, sizeof nbInputs);
+    PDK_CHECK(nbInputs == -1 || acceptsInputCount<Op>(nbInputs), Op::kName, ": serialized input count ", nbInputs,
+              " is out of range; the engine is damaged or from another plugin");
+    return {pdk::deserialize<Op>(data, length - sizeof nbInputs), nbInputs};
+  } else {
+    return {pdk::deserialize<Op>(data, length), -1};
+  }
+}
+
 template <class Op>
 class PluginV2DynamicExt final : public nvinfer1::IPluginV2DynamicExt {
   static_assert(Op::kHasV2, "PluginV2DynamicExt<Op> needs Op::kHasV2 = true");
   static_assert(Op::kNbSizeTensorOutputs == 0, "IPluginV2DynamicExt cannot produce size tensors");
 
  public:
-  PluginV2DynamicExt(const typename Op::Attrs& attrs, std::string ns) : attrs_(attrs), ns_(std::move(ns)) {
-    serialized_ = pdk::serialize<Op>(attrs_);
-  }
+  PluginV2DynamicExt(const typename Op::Attrs& attrs, const std::string& ns, int32_t nbInputs = -1)
+      : attrs_(attrs), ns_(ns), nbInputs_(nbInputs) {}
+  PluginV2DynamicExt(const PluginV2DynamicExt& other)
+      : attrs_(other.attrs_), ns_(other.ns_), nbInputs_(other.nbInputs_) {}
+  PluginV2DynamicExt& operator=(const PluginV2DynamicExt&) = delete;
 
   const char* getPluginType() const noexcept override { return Op::kName; }
   const char* getPluginVersion() const noexcept override { return kV2Version; }
-  const char* getPluginNamespace() const noexcept override { return ns_.c_str(); }
+  const char* getPluginNamespace() const noexcept override { return ns_.get(); }
   void setPluginNamespace(const char* ns) noexcept override {
-    PDK_TRT_TRY ns_ = ns ? ns : "";
+    PDK_TRT_TRY ns_.set(ns);
     PDK_TRT_CATCH(where("setPluginNamespace"), )
   }
   int32_t getNbOutputs() const noexcept override { return Op::kNbOutputs; }
@@ -52,10 +85,14 @@ class PluginV2DynamicExt final : public nvinfer1::IPluginV2DynamicExt {
     PDK_TRT_CATCH(where("clone"), nullptr)
   }
 
-  size_t getSerializationSize() const noexcept override { return serialized_.size(); }
+  size_t getSerializationSize() const noexcept override {
+    PDK_TRT_TRY return serializeV2<Op>(attrs_, nbInputs_).size();
+    PDK_TRT_CATCH(where("getSerializationSize"), 0)
+  }
   void serialize(void* buffer) const noexcept override {
     PDK_TRT_TRY PDK_CHECK(buffer != nullptr, "serialize() got a null buffer");
-    std::copy(serialized_.begin(), serialized_.end(), static_cast<char*>(buffer));
+    const std::vector<char> bytes = serializeV2<Op>(attrs_, nbInputs_);
+    std::copy(bytes.begin(), bytes.end(), static_cast<char*>(buffer));
     PDK_TRT_CATCH(where("serialize"), )
   }
 
@@ -107,42 +144,42 @@ class PluginV2DynamicExt final : public nvinfer1::IPluginV2DynamicExt {
   const typename Op::Attrs& attrs() const { return attrs_; }
 
  private:
-  Where where(const char* entry) const noexcept { return Where{ns_.c_str(), Op::kName, kV2Version, entry}; }
+  Where where(const char* entry) const noexcept { return Where{ns_.get(), Op::kName, kV2Version, entry}; }
 
   typename Op::Attrs attrs_;
-  std::string ns_;
-  int32_t nbInputs_ = -1;  // from configurePlugin/onShapeChange; optional inputs may be absent
-  std::vector<char> serialized_;
+  Namespace ns_;
+  int32_t nbInputs_ = -1;  // from configurePlugin or the engine; optional inputs may be absent
 };
 
 template <class Op>
 class PluginCreatorV2 final : public nvinfer1::IPluginCreator {
  public:
-  explicit PluginCreatorV2(std::string ns) : ns_(std::move(ns)), fieldNames_(pdk::fieldInfos<Op>()) {}
+  explicit PluginCreatorV2(const std::string& ns) : ns_(ns), fieldNames_(pdk::fieldInfos<Op>()) {}
 
   const char* getPluginName() const noexcept override { return Op::kName; }
   const char* getPluginVersion() const noexcept override { return kV2Version; }
-  const char* getPluginNamespace() const noexcept override { return ns_.c_str(); }
+  const char* getPluginNamespace() const noexcept override { return ns_.get(); }
   void setPluginNamespace(const char* ns) noexcept override {
-    PDK_TRT_TRY ns_ = ns ? ns : "";
+    PDK_TRT_TRY ns_.set(ns);
     PDK_TRT_CATCH(where("setPluginNamespace"), )
   }
   const nvinfer1::PluginFieldCollection* getFieldNames() noexcept override { return fieldNames_.collection(); }
 
   nvinfer1::IPluginV2* createPlugin(const char* /*name*/, const nvinfer1::PluginFieldCollection* fc) noexcept override {
-    PDK_TRT_TRY return new PluginV2DynamicExt<Op>(attrsFromCollection<Op>(fc), ns_);
+    PDK_TRT_TRY return new PluginV2DynamicExt<Op>(attrsFromCollection<Op>(fc), ns_.get());
     PDK_TRT_CATCH(where("createPlugin"), nullptr)
   }
 
   nvinfer1::IPluginV2* deserializePlugin(const char* /*name*/, const void* data, size_t length) noexcept override {
-    PDK_TRT_TRY return new PluginV2DynamicExt<Op>(pdk::deserialize<Op>(data, length), ns_);
+    PDK_TRT_TRY const auto [attrs, nbInputs] = deserializeV2<Op>(data, length);
+    return new PluginV2DynamicExt<Op>(attrs, ns_.get(), nbInputs);
     PDK_TRT_CATCH(where("deserializePlugin"), nullptr)
   }
 
  private:
-  Where where(const char* entry) const noexcept { return Where{ns_.c_str(), Op::kName, kV2Version, entry}; }
+  Where where(const char* entry) const noexcept { return Where{ns_.get(), Op::kName, kV2Version, entry}; }
 
-  std::string ns_;
+  Namespace ns_;
   FieldNames fieldNames_;
 };
 

@@ -1,21 +1,43 @@
 // IPluginV3 adapter (plugin version "2": OneCore + OneBuild + OneRuntime) and its
-// IPluginCreatorV3One, generic over an op. The V3 ABI is the same from TensorRT 10.0 to 11.
+// IPluginCreatorV3One, generic over an op. These plugin interfaces keep their layout from
+// TensorRT 10.0 to 11; the logger, the logger finder and the plugin registry do not (11
+// derives them from IVersionedInterface), which is one reason the library is still built
+// per TensorRT major and checks the running major before calling any of them.
 #pragma once
 
 #include <NvInferRuntime.h>
 
 #include <string>
-#include <utility>
 
 #include "common/attrs.h"
 #include "common/trt/convert.h"
 #include "common/trt/expr_builder.h"
+#include "common/trt/host.h"
 #include "common/trt/logging.h"
 #include "common/trt/op_calls.h"
 
 namespace pdk::trt {
 
 constexpr const char* kV3Version = "2";
+
+// Size tensors are declared INT64 (Op::outputType). The headers still say size-tensor
+// outputs must be kINT32; TensorRT's own sampleNonZeroPlugin declares its count kINT32 up to
+// release/10.14 and kINT64 from release/10.15 (samples/sampleNonZeroPlugin/
+// sampleNonZeroPlugin.cpp, getOutputDataTypes). A library built against newer 10.x headers
+// loads into any 10.x, so an op with size tensors refuses, with this message, a running
+// TensorRT 10 older than 10.15.
+template <class Op>
+void checkSizeTensorSupport() {
+  if constexpr (Op::kNbSizeTensorOutputs > 0) {
+    const int32_t encoded = runningTensorRTVersion().load();
+    if (encoded == 0) return;  // not known: no TensorRT seen (a test harness)
+    const Version v = decodeTensorRTVersion(encoded);
+    PDK_CHECK(v.major > 10 || (v.major == 10 && v.minor >= 15), Op::kName,
+              " has an INT64 size-tensor output (its row count), which TensorRT supports from 10.15 on; this "
+              "process runs TensorRT ",
+              versionText(v), ". Use TensorRT 10.15 or newer, or leave ", Op::kName, " out of the model.");
+  }
+}
 
 template <class Op>
 class PluginV3 final : public nvinfer1::IPluginV3,
@@ -26,8 +48,10 @@ class PluginV3 final : public nvinfer1::IPluginV3,
                 "kNbSizeTensorOutputs counts the last outputs");
 
  public:
-  PluginV3(const typename Op::Attrs& attrs, std::string ns) : attrs_(attrs), ns_(std::move(ns)) {}
-  PluginV3(const PluginV3& other) : attrs_(other.attrs_), ns_(other.ns_), nbInputs_(other.nbInputs_) {}
+  PluginV3(const typename Op::Attrs& attrs, const std::string& ns)
+      : attrs_(attrs), ns_(ns), attrsText_(attrsText<Op>(attrs)) {}
+  PluginV3(const PluginV3& other)
+      : attrs_(other.attrs_), ns_(other.ns_), nbInputs_(other.nbInputs_), attrsText_(other.attrsText_) {}
   PluginV3& operator=(const PluginV3&) = delete;
 
   // IPluginV3
@@ -48,9 +72,13 @@ class PluginV3 final : public nvinfer1::IPluginV3,
   // IPluginV3OneCore
   const char* getPluginName() const noexcept override { return Op::kName; }
   const char* getPluginVersion() const noexcept override { return kV3Version; }
-  const char* getPluginNamespace() const noexcept override { return ns_.c_str(); }
+  const char* getPluginNamespace() const noexcept override { return ns_.get(); }
 
   // IPluginV3OneBuild
+  // Non-null keeps timing caching on: the attributes are what distinguishes two instances
+  // (TensorRT adds the shapes and formats itself).
+  const char* getTimingCacheID() noexcept override { return attrsText_.c_str(); }
+  const char* getMetadataString() noexcept override { return attrsText_.c_str(); }
   int32_t getNbOutputs() const noexcept override { return Op::kNbOutputs; }
 
   int32_t getOutputDataTypes(nvinfer1::DataType* outputTypes, int32_t nbOutputs, const nvinfer1::DataType* inputTypes,
@@ -122,38 +150,40 @@ class PluginV3 final : public nvinfer1::IPluginV3,
   const typename Op::Attrs& attrs() const { return attrs_; }
 
  private:
-  Where where(const char* entry) const noexcept { return Where{ns_.c_str(), Op::kName, kV3Version, entry}; }
+  Where where(const char* entry) const noexcept { return Where{ns_.get(), Op::kName, kV3Version, entry}; }
 
   typename Op::Attrs attrs_;
-  std::string ns_;
+  Namespace ns_;
   int32_t nbInputs_ = -1;              // from configurePlugin/onShapeChange; optional inputs may be absent
+  const std::string attrsText_;        // getTimingCacheID / getMetadataString
   SerializedFields serializedFields_;  // views into attrs_, rebuilt per call
 };
 
 template <class Op>
 class PluginCreatorV3 final : public nvinfer1::IPluginCreatorV3One {
  public:
-  explicit PluginCreatorV3(std::string ns) : ns_(std::move(ns)), fieldNames_(pdk::fieldInfos<Op>()) {}
+  explicit PluginCreatorV3(const std::string& ns) : ns_(ns), fieldNames_(pdk::fieldInfos<Op>()) {}
 
   const char* getPluginName() const noexcept override { return Op::kName; }
   const char* getPluginVersion() const noexcept override { return kV3Version; }
-  const char* getPluginNamespace() const noexcept override { return ns_.c_str(); }
+  const char* getPluginNamespace() const noexcept override { return ns_.get(); }
   // Not part of IPluginCreatorV3One (TensorRT passes the namespace to registerCreator), but
   // kept so both creator kinds can be renamed the same way before registration.
-  void setPluginNamespace(const char* ns) { ns_ = ns ? ns : ""; }
+  void setPluginNamespace(const char* ns) { ns_.set(ns); }
   const nvinfer1::PluginFieldCollection* getFieldNames() noexcept override { return fieldNames_.collection(); }
 
   // Both phases build from fields: at run time they are the ones getFieldsToSerialize gave.
   nvinfer1::IPluginV3* createPlugin(const char* /*name*/, const nvinfer1::PluginFieldCollection* fc,
                                     nvinfer1::TensorRTPhase /*phase*/) noexcept override {
-    PDK_TRT_TRY return new PluginV3<Op>(attrsFromCollection<Op>(fc), ns_);
+    PDK_TRT_TRY checkSizeTensorSupport<Op>();
+    return new PluginV3<Op>(attrsFromCollection<Op>(fc), ns_.get());
     PDK_TRT_CATCH(where("createPlugin"), nullptr)
   }
 
  private:
-  Where where(const char* entry) const noexcept { return Where{ns_.c_str(), Op::kName, kV3Version, entry}; }
+  Where where(const char* entry) const noexcept { return Where{ns_.get(), Op::kName, kV3Version, entry}; }
 
-  std::string ns_;
+  Namespace ns_;
   FieldNames fieldNames_;
 };
 
