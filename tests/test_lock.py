@@ -1,8 +1,13 @@
-"""The version lock: crafted manifests against crafted environments."""
+"""The version lock: crafted manifests against crafted environments, on the real plugin library.
+
+The plugin library in each run folder is a copy of the library actually built for that
+TensorRT major (the ``built_library`` fixture); its facts come from its .trt_pdk_info section.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -12,9 +17,7 @@ from trt_pdk.lock import (
     MANIFEST,
     SCHEMA,
     check_against_manifest,
-    library_facts,
     lock_run,
-    refuse_wrong_major,
     require_matching_environment,
     triton_release_for,
 )
@@ -30,23 +33,14 @@ ENV = {
 }
 
 
-def _fake_library(path, major):
-    info = {
-        "library": "trt_pdk_plugins",
-        "namespace": "trt_pdk",
-        "tensorrt_version": f"{major}.8.0",
-        "tensorrt_major": major,
-        "plugins": ["RMSNorm"],
-    }
-    path.write_bytes(b"\x7fELF...code..." + json.dumps(info).encode() + b"\x00...more")
-    return path
-
-
-def _run_dir(tmp_path, major=10):
+def _run_dir(tmp_path, built_library, major=10):
     run = tmp_path / "run"
     (run / "fp32").mkdir(parents=True)
     (run / "fp32" / "model.plan").write_bytes(b"engine bytes")
-    lib = _fake_library(tmp_path / f"libtrt_pdk_plugins_trt{major}.so", major)
+    lib = None
+    if major is not None:  # None: a run without plugins
+        lib = tmp_path / "libmy_plugins.so"  # a name that says nothing about the major
+        shutil.copyfile(built_library(major), lib)
     (run / "build.json").write_text(
         json.dumps(
             {
@@ -54,32 +48,15 @@ def _run_dir(tmp_path, major=10):
                 "profiles": [{"x": {"min": [1], "opt": [4], "max": [4]}}],
                 "precisions": ["fp32"],
                 "engines": {"fp32": "fp32/model.plan"},
-                "plugin_libraries": [str(lib)],
+                "plugin_libraries": [str(lib)] if lib else [],
             }
         )
     )
     return run, lib
 
 
-def test_library_facts_read_without_loading(tmp_path):
-    lib = _fake_library(tmp_path / "libx_trt10.so", 10)
-    facts = library_facts(lib)
-    assert facts["tensorrt_major"] == 10 and facts["plugins"] == ["RMSNorm"]
-    assert len(facts["sha256"]) == 64
-    plain = tmp_path / "libother_plugins_trt11.so"
-    plain.write_bytes(b"no info here")
-    assert library_facts(plain)["tensorrt_major"] == 11  # from the file name
-
-
-def test_v2_library_for_10_is_refused_under_11(tmp_path):
-    lib = _fake_library(tmp_path / "libtrt_pdk_plugins_trt10.so", 10)
-    with pytest.raises(UserError, match=r"built for TensorRT 10 .*running TensorRT is 11\.1\.0.*not loaded"):
-        refuse_wrong_major(lib, "11.1.0")
-    assert refuse_wrong_major(lib, "10.9.0")["tensorrt_major"] == 10
-
-
-def test_lock_then_check_same_environment_is_clean(tmp_path):
-    run, _ = _run_dir(tmp_path)
+def test_lock_then_check_same_environment_is_clean(tmp_path, built_library):
+    run, _ = _run_dir(tmp_path, built_library)
     path = lock_run(run, env=ENV)
     m = json.loads(path.read_text())
     assert m["schema"] == SCHEMA and m["tensorrt"] == "10.8.0.43"
@@ -99,7 +76,7 @@ def test_lock_then_check_same_environment_is_clean(tmp_path):
     ],
 )
 def test_environment_mismatch_is_one_paragraph(tmp_path, change, check, words):
-    run, _ = _run_dir(tmp_path)
+    run, _ = _run_dir(tmp_path, None, major=None)
     lock_run(run, env=ENV)
     env = {**ENV, **change}
     errors = [f for f in check_against_manifest(run, env=env) if f.status == "error"]
@@ -113,8 +90,8 @@ def test_environment_mismatch_is_one_paragraph(tmp_path, change, check, words):
         assert "nvcr.io/nvidia/tritonserver:25.02-py3" in text
 
 
-def test_changed_or_missing_plugin_library_is_detected(tmp_path):
-    run, lib = _run_dir(tmp_path)
+def test_changed_or_missing_plugin_library_is_detected(tmp_path, built_library):
+    run, lib = _run_dir(tmp_path, built_library)
     lock_run(run, env=ENV)
     lib.write_bytes(lib.read_bytes() + b"rebuilt")
     errors = [f for f in check_against_manifest(run, env=ENV) if f.status == "error"]
@@ -125,7 +102,7 @@ def test_changed_or_missing_plugin_library_is_detected(tmp_path):
 
 
 def test_tampered_engine_and_absent_tensorrt(tmp_path):
-    run, _ = _run_dir(tmp_path)
+    run, _ = _run_dir(tmp_path, None, major=None)
     lock_run(run, env=ENV)
     (run / "fp32" / "model.plan").write_bytes(b"other engine")
     findings = check_against_manifest(run, env={**ENV, "tensorrt": None})
@@ -166,16 +143,16 @@ def _doctor(monkeypatch, capsys, env, *argv):
     return code, out, err
 
 
-def test_doctor_against_matching_manifest_exits_0(tmp_path, monkeypatch, capsys):
-    run, _ = _run_dir(tmp_path)
+def test_doctor_against_matching_manifest_exits_0(tmp_path, built_library, monkeypatch, capsys):
+    run, _ = _run_dir(tmp_path, built_library)
     lock_run(run, env=ENV)
     code, out, _ = _doctor(monkeypatch, capsys, ENV, "--against", str(run / MANIFEST))
     assert code == 0, out
     assert "OK     tensorrt" in out and "this environment matches" in out
 
 
-def test_doctor_against_tensorrt_major_mismatch(tmp_path, monkeypatch, capsys):
-    run, lib = _run_dir(tmp_path, major=10)
+def test_doctor_against_tensorrt_major_mismatch(tmp_path, built_library, monkeypatch, capsys):
+    run, lib = _run_dir(tmp_path, built_library, major=10)
     lock_run(run, env=ENV)
     env = {**ENV, "tensorrt": "11.0.0.1"}
     code, out, _ = _doctor(monkeypatch, capsys, env, "--against", str(run))
@@ -193,8 +170,8 @@ def test_doctor_against_tensorrt_major_mismatch(tmp_path, monkeypatch, capsys):
     assert all(set(f) == {"check", "status", "message", "fix"} for f in report["findings"])
 
 
-def test_doctor_against_changed_plugin_library(tmp_path, monkeypatch, capsys):
-    run, lib = _run_dir(tmp_path)
+def test_doctor_against_changed_plugin_library(tmp_path, built_library, monkeypatch, capsys):
+    run, lib = _run_dir(tmp_path, built_library)
     lock_run(run, env=ENV)
     lib.write_bytes(lib.read_bytes() + b"rebuilt")
     code, out, _ = _doctor(monkeypatch, capsys, ENV, "--against", str(run / MANIFEST), "--json")
@@ -217,9 +194,9 @@ def test_doctor_against_missing_or_invalid_manifest_exits_2(tmp_path, monkeypatc
     assert code == 2 and "not a trt-pdk manifest" in err
 
 
-def test_doctor_against_in_a_subprocess(tmp_path, cli):
+def test_doctor_against_in_a_subprocess(tmp_path, built_library, cli):
     """No mocking: this machine's facts against a manifest whose plugin library changed."""
-    run, lib = _run_dir(tmp_path)
+    run, lib = _run_dir(tmp_path, built_library)
     lock_run(run, env=ENV)
     lib.write_bytes(b"another library")
     proc = cli("doctor", "--against", str(run / MANIFEST))
@@ -233,7 +210,7 @@ def test_doctor_against_in_a_subprocess(tmp_path, cli):
 def test_triton_container_of_a_manifest(tmp_path):
     from trt_pdk.lock import load_manifest, triton_container_of
 
-    run, _ = _run_dir(tmp_path)
+    run, _ = _run_dir(tmp_path, None, major=None)
     m = load_manifest(lock_run(run, env=ENV))
     assert triton_container_of(m)["release"] == "25.02"
     # Locked where TensorRT was absent: nothing recorded, so none is known.

@@ -6,10 +6,8 @@ guessing relative paths. Importing this module imports neither torch nor tensorr
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import importlib
-import json
 import re
 from pathlib import Path
 from types import ModuleType
@@ -118,27 +116,24 @@ def plugin_library_path(major: int | None = None, package: str = "trt_pdk") -> P
 
 
 def library_info(path: str | Path) -> dict[str, Any]:
-    """Reads ``pdkLibraryInfo()`` from a plugin library (works without TensorRT).
+    """A plugin library's facts, read from its ``.trt_pdk_info`` section without loading it.
+
+    The same JSON object its ``pdkLibraryInfo()`` returns; reading the file instead of
+    loading it registers nothing and works for a library built for any TensorRT major.
 
     Returns:
-        ``{"library", "namespace", "tensorrt_version", "tensorrt_major", "plugins": [...]}``.
+        ``{"schema", "library", "namespace", "tensorrt_version", "tensorrt_major",
+        "kit_version", "cuda_archs", "interfaces", "plugins": [...]}``.
     """
+    from trt_pdk.lock._libraries import embedded_info
+
     path = Path(path)
     if not path.is_file():
         raise UserError(f"plugin library {path} does not exist")
-    try:
-        lib = ctypes.CDLL(str(path))
-    except OSError as exc:
-        raise UserError(f"cannot load plugin library {path}: {exc}") from None
-    try:
-        func = lib.pdkLibraryInfo
-    except AttributeError:
-        raise UserError(
-            f"{path} does not export pdkLibraryInfo(); it is not a trt-pdk plugin library"
-        ) from None
-    func.restype = ctypes.c_char_p
-    func.argtypes = []
-    return json.loads(func().decode("utf-8"))
+    info = embedded_info(path)
+    if info is None:
+        raise UserError(f"{path} has no .trt_pdk_info section; it is not a plugin library built with trt-pdk")
+    return info
 
 
 @functools.lru_cache(maxsize=1)

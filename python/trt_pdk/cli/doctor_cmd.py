@@ -1,4 +1,4 @@
-"""``trt-pdk doctor [--json] [--against MANIFEST]``: what this installation has and lacks.
+"""``trt-pdk doctor [--json] [--against MANIFEST | --library PATH]``: what this installation has and lacks.
 
 Every missing piece comes with how to fix it. Exit code 0 unless the native module itself
 cannot be imported (then nothing works: 1).
@@ -9,6 +9,11 @@ finding per fact (TensorRT, GPU, plugin libraries, engines, ...), exit 1 if any 
 error, 2 if the manifest is missing or not a trt-pdk manifest. Given a deployment folder
 (``RUN_DIR/deploy``, holding ``lock.json``) it checks that every version in it agrees with
 that lock (:func:`trt_pdk.deploy.check_deployment`).
+
+With ``--library PATH`` it shows what a plugin library file says about itself (TensorRT
+version and major it was built for, interfaces, plugins with versions and fields, kit
+version, CUDA archs), read from its ``.trt_pdk_info`` section without loading it: ours or a
+plugin package's, whatever the file is called. Exit 1 if the file has no such section.
 """
 
 from __future__ import annotations
@@ -32,6 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="MANIFEST",
         help="check this environment against a run's manifest.json (or its folder), or a deployment "
         "folder (RUN_DIR/deploy) against its lock.json; exit 1 on a mismatch",
+    )
+    p.add_argument(
+        "--library",
+        metavar="PATH",
+        help="show the facts a plugin library file states about itself (read without loading it)",
     )
     p.set_defaults(func=run)
 
@@ -61,12 +71,12 @@ def _gpu() -> dict[str, Any]:
 def diagnose() -> dict[str, Any]:
     """Build facts and checks as a JSON-ready dict."""
     from trt_pdk.errors import UserError
+    from trt_pdk.lock import library_facts
     from trt_pdk.native import (
         GET_TENSORRT,
         REBUILD_CUDA,
         REBUILD_TENSORRT,
         build_info,
-        library_info,
         plugin_libraries,
         tensorrt_import_error,
         tensorrt_version,
@@ -112,11 +122,15 @@ def diagnose() -> dict[str, Any]:
     libraries = plugin_libraries()
     for major, path in sorted(libraries.items()):
         try:
-            lib = library_info(path)
-            plugins = ", ".join(f"{p['name']} v{'/'.join(p['versions'])}" for p in lib.get("plugins", []))
-            checks.append(_check(f"plugin library trt{major}", True, f"{path} ({plugins})"))
+            lib = library_facts(path)  # read from the file: loading it could register plugins
         except UserError as exc:
             checks.append(_check(f"plugin library trt{major}", False, str(exc), "reinstall trt-pdk"))
+            continue
+        if lib["has_info"]:
+            checks.append(_check(f"plugin library trt{major}", True, f"{path} ({_plugin_list(lib)})"))
+        else:
+            detail = lib["problem"] or f"{path} has no .trt_pdk_info section"
+            checks.append(_check(f"plugin library trt{major}", False, detail, "reinstall trt-pdk"))
     if headers and not libraries:
         checks.append(
             _check("plugin library", False, "the library is not installed in trt_pdk/lib", "reinstall")
@@ -135,6 +149,44 @@ def diagnose() -> dict[str, Any]:
         checks.append(_check("tensorrt", False, f"`import tensorrt` fails: {why}", GET_TENSORRT))
     checks.append(_gpu())
     return {"build": info, "checks": checks}
+
+
+def _plugin_list(facts: dict[str, Any]) -> str:
+    return ", ".join(f"{p['name']} v{'/'.join(p['versions'])}" for p in facts["plugins"])
+
+
+def run_library(path: str, as_json: bool) -> int:
+    """Prints a plugin library's facts (:func:`trt_pdk.lock.library_facts`); 1 if it has none."""
+    from trt_pdk.lock import library_facts
+
+    facts = library_facts(path)  # UserError (exit 2) for a missing file
+    if as_json:
+        print(json.dumps(facts, indent=2))
+        return 0 if facts["has_info"] else 1
+    print(f"{facts['name']}  ({facts['path']}, sha256 {facts['sha256'][:12]}…)")
+    if not facts["has_info"]:
+        print(
+            "  no trt-pdk facts: "
+            + (
+                facts["problem"]
+                or "the file has no .trt_pdk_info section, so it was not built with trt-pdk's CMake package"
+            )
+        )
+        return 1
+    print(f"  library:            {facts['library']}  namespace {facts['namespace']!r}")
+    print(
+        f"  built for TensorRT: {facts['tensorrt_version']} (major {facts['tensorrt_major']}; "
+        f"loads only under TensorRT {facts['tensorrt_major']}.x)"
+    )
+    print(f"  kit version:        {facts['kit_version']}")
+    print(f"  CUDA archs:         {', '.join(facts['cuda_archs']) or 'none (built without CUDA kernels)'}")
+    print(f"  interfaces:         {', '.join(facts['interfaces'])}")
+    print("  plugins (an ONNX node finds one by op_type, plugin_version and plugin_namespace):")
+    for plugin in facts["plugins"]:
+        fields = ", ".join(f"{f['name']}:{f['type']}" for f in plugin["fields"]) or "no attributes"
+        for version, interface in zip(plugin["versions"], plugin["interfaces"], strict=True):
+            print(f"    {plugin['name']:16} plugin_version {version!r}  {interface:20} {fields}")
+    return 0
 
 
 def run_against(manifest: str, as_json: bool) -> int:
@@ -167,8 +219,14 @@ def run_against(manifest: str, as_json: bool) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.against and args.library:
+        from trt_pdk.errors import UserError
+
+        raise UserError("doctor takes --against MANIFEST or --library PATH, not both; run it twice.")
     if args.against:
         return run_against(args.against, args.json)
+    if args.library:
+        return run_library(args.library, args.json)
     report = diagnose()
     if args.json:
         print(json.dumps(report, indent=2))

@@ -1,23 +1,26 @@
-"""Plugin libraries: their facts (TensorRT major, sha256) read without loading them.
+"""Plugin libraries: their facts (TensorRT major, plugins, sha256) read without loading them.
 
 A V2 plugin library built for one TensorRT major crashes under another, and the kit's
-libraries self-register when dlopened into a process that holds TensorRT. So the guard
-reads the library's info JSON (``pdkLibraryInfo()`` returns a string literal, stored as is
-in the file) and its file name, and never dlopens a library it has not yet cleared.
+libraries self-register when dlopened into a process that holds TensorRT. So the facts are
+read from the file: every library built through the kit's CMake package (ours and every
+plugin package's) carries them as a JSON object in its ELF section ``.trt_pdk_info``,
+written at build time from the same op list the library is compiled from
+(``plugins/common/trt/library_info.h``). Nothing is loaded or registered, TensorRT is not
+needed, and the file's name does not matter.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 from trt_pdk.errors import UserError
+from trt_pdk.lock._elf import NotElfError, read_section
 
-_NAME_RE = re.compile(r"_trt(?P<major>\d+)\.so(\.\d+)*$")
-_INFO_MARK = b'{"library"'
+INFO_SECTION = ".trt_pdk_info"
+INFO_SCHEMA = "trt-pdk-library-info/1"
 
 
 def sha256_file(path: str | Path) -> str:
@@ -28,39 +31,63 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _embedded_info(data: bytes) -> dict[str, Any] | None:
-    start = data.find(_INFO_MARK)
-    while start >= 0:
-        end = data.find(b"\x00", start)
-        try:
-            return json.loads(data[start : end if end > 0 else None].decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            start = data.find(_INFO_MARK, start + 1)
-    return None
+def embedded_info(path: str | Path) -> dict[str, Any] | None:
+    """The library's ``.trt_pdk_info`` object, or None when it has no such section.
+
+    Raises:
+        UserError: the file is not an ELF shared library, or its section is not the kit's.
+    """
+    try:
+        raw = read_section(path, INFO_SECTION)
+    except NotElfError as exc:
+        raise UserError(f"{path} is not a plugin library (a Linux shared object): {exc}.") from None
+    if raw is None:
+        return None
+    try:
+        info = json.loads(raw.rstrip(b"\x00").decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(
+            f"{path}: its {INFO_SECTION} section is not valid JSON ({exc}); rebuild the library."
+        ) from None
+    schema = info.get("schema") if isinstance(info, dict) else None
+    if schema != INFO_SCHEMA:
+        raise UserError(
+            f"{path}: its {INFO_SECTION} section has schema {schema!r}, this trt-pdk reads "
+            f"{INFO_SCHEMA!r}; use the trt-pdk version the library was built with, or rebuild it."
+        )
+    return info
 
 
 def library_facts(path: str | Path) -> dict[str, Any]:
-    """``{"path", "name", "sha256", "tensorrt_major", "tensorrt_version", "namespace", "plugins"}``.
+    """What a plugin library file says about itself, without loading it.
 
-    Works without TensorRT and without loading the library. ``tensorrt_major`` comes from
-    the embedded info, else from the ``..._trt<MAJOR>.so`` file name, else None.
+    Returns ``{"path", "name", "sha256", "has_info", "problem", "library", "namespace",
+    "tensorrt_major", "tensorrt_version", "kit_version", "cuda_archs", "interfaces", "plugins"}``.
+    A library not built through the kit (no ``.trt_pdk_info``) has ``has_info`` False and
+    None/empty facts; a file that is not a readable ELF library also says why in ``problem``.
     """
     path = Path(path)
     if not path.is_file():
         raise UserError(f"Plugin library {path} does not exist. Reinstall the package that ships it.")
-    data = path.read_bytes()
-    info = _embedded_info(data) or {}
+    problem = None
+    try:
+        info = embedded_info(path) or {}
+    except UserError as exc:  # not ELF, damaged, another schema: the lock still compares hashes
+        info, problem = {}, str(exc)
     major = info.get("tensorrt_major")
-    if major is None:
-        m = _NAME_RE.search(path.name)
-        major = int(m["major"]) if m else None
     return {
         "path": str(path.resolve()),
         "name": path.name,
-        "sha256": hashlib.sha256(data).hexdigest(),
+        "sha256": sha256_file(path),
+        "has_info": bool(info),
+        "problem": problem,
+        "library": info.get("library"),
+        "namespace": info.get("namespace"),
         "tensorrt_major": int(major) if major is not None else None,
         "tensorrt_version": info.get("tensorrt_version"),
-        "namespace": info.get("namespace"),
+        "kit_version": info.get("kit_version"),
+        "cuda_archs": info.get("cuda_archs", []),
+        "interfaces": info.get("interfaces", []),
         "plugins": info.get("plugins", []),
     }
 

@@ -229,7 +229,7 @@ class _RepositoryStage:
             written.append(dest)
         command = launch_command(CONTAINER_REPOSITORY, [Path(CONTAINER_PLUGINS) / p.name for p in plugins])
         local = launch_command("$HERE/" + MODELS_DIR, [f"$HERE/{PLUGINS_DIR}/{p.name}" for p in plugins])
-        written.append(write_text_atomic(self.output / "launch.sh", _launch_script(local, plugins)))
+        written.append(write_text_atomic(self.output / "launch.sh", _launch_script(local)))
         (self.output / "launch.sh").chmod(0o755)
         if self.container_tag:
             release = {"release": self.container_tag, "sure": True}
@@ -461,10 +461,9 @@ def _check_writable(out: Path) -> None:
 def launch_command(repository: str | Path, plugins: list[str | Path], extra: list[str] = ()) -> list[str]:
     """The ``tritonserver`` argv for a repository and plugin libraries (no shell quoting).
 
-    Plugins go through the TensorRT backend's ``plugins`` option (``;``-separated). The
-    alternative, for backends without that option or older servers, is
-    ``LD_PRELOAD=/path/libA.so:/path/libB.so tritonserver ...``: the libraries then load
-    into the whole server process before any model.
+    Plugins go through the TensorRT backend's ``plugins`` option (``;``-separated): the
+    backend dlopens them after it has loaded TensorRT, when their creators can register.
+    (``LD_PRELOAD`` would load them before TensorRT is in the process: they register nothing.)
     """
     argv = ["tritonserver", f"--model-repository={repository}"]
     if plugins:
@@ -472,19 +471,12 @@ def launch_command(repository: str | Path, plugins: list[str | Path], extra: lis
     return [*argv, *extra]
 
 
-def _launch_script(argv: list[str], plugins: list[Path]) -> str:
+def _launch_script(argv: list[str]) -> str:
     quoted = " ".join(a if a.startswith("--model-repository=$HERE") else _q(a) for a in argv)
-    preload = ":".join(f"$HERE/{PLUGINS_DIR}/{p.name}" for p in plugins)
-    alt = (
-        f'\n# Alternative without the backend option: LD_PRELOAD="{preload}" '
-        f'tritonserver --model-repository="$HERE/{MODELS_DIR}"\n'
-        if plugins
-        else ""
-    )
     return (
         "#!/bin/sh\n# Written by trt-pdk: serves this deployment folder with a tritonserver on PATH.\n"
         'set -e\nHERE="$(cd "$(dirname "$0")" && pwd)"\n'
-        f'{alt}exec {quoted} "$@"\n'
+        f'exec {quoted} "$@"\n'
     )
 
 
