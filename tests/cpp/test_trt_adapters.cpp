@@ -8,6 +8,7 @@
 //   test_trt_adapters <plugin library> registry <fake libnvinfer>   (self-registration)
 //   test_trt_adapters <plugin library> mismatch <fake libnvinfer>   (other TensorRT major)
 //   test_trt_adapters <plugin library> optout <fake libnvinfer>     (TRT_PDK_NO_SELF_REGISTER=1)
+//   test_trt_adapters <plugin library> parser <adapter_cases.txt>   (fields as the ONNX parser sends them)
 #include <NvInferRuntime.h>
 #include <dlfcn.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "adapter_cases.h"
 #include "common/op.h"
 #include "pdk_ops.inc"
 
@@ -888,6 +890,85 @@ Library open(const char* path) {
   return lib;
 }
 
+// ---- the ONNX parser's plugin import -------------------------------------------------------
+
+// Field values compared as the creator must keep them: strings without their NUL padding.
+std::string fieldValue(const nvinfer1::PluginField& f) {
+  const size_t size = f.type == nvinfer1::PluginFieldType::kCHAR ? 1 : 4;
+  std::string bytes(static_cast<const char*>(f.data), size * static_cast<size_t>(f.length));
+  if (f.type == nvinfer1::PluginFieldType::kCHAR) bytes = bytes.c_str();
+  return bytes;
+}
+
+// Each node our export / rewrite emits, imported as onnx-tensorrt's FallbackPluginImporter
+// does: the creator found by op type, plugin_version and plugin_namespace, built from the
+// fields loadFields makes of the node's attributes. The creator must accept them and keep
+// their values.
+template <class Op>
+void checkParserNode(nvinfer1::IPluginCreatorInterface& found, const cases::Node& node) {
+  const std::string what = node.label();
+  const std::string kind = interfaceKind(found);
+  std::string error;
+  if (kind == "PLUGIN CREATOR_V1") {
+    auto& creator = static_cast<nvinfer1::IPluginCreator&>(found);
+    cases::ParserFields fields(node, *creator.getFieldNames(), error);
+    CHECK(error.empty(), what, ": ", error);
+    CHECK(fields.collection()->nbFields == creator.getFieldNames()->nbFields, what, ": the node lacks a field");
+    nvinfer1::IPluginV2* plugin = nullptr;
+    const std::string log = loggedDuring([&] { plugin = creator.createPlugin("node", fields.collection()); });
+    CHECK(plugin != nullptr && log.empty(), what, ": createPlugin refused the parser's fields: ", log);
+    if (!plugin) return;
+    std::vector<char> bytes(plugin->getSerializationSize());
+    plugin->serialize(bytes.data());
+    CHECK(bytes == v2BytesOf<Op>(attrsOf<Op>(fields.collection())), what, ": attributes as given");
+    plugin->destroy();
+  } else {
+    auto& creator = static_cast<nvinfer1::IPluginCreatorV3One&>(found);
+    cases::ParserFields fields(node, *creator.getFieldNames(), error);
+    CHECK(error.empty(), what, ": ", error);
+    CHECK(fields.collection()->nbFields == creator.getFieldNames()->nbFields, what, ": the node lacks a field");
+    std::unique_ptr<nvinfer1::IPluginV3> plugin;
+    const std::string log = loggedDuring(
+        [&] { plugin.reset(creator.createPlugin("node", fields.collection(), nvinfer1::TensorRTPhase::kBUILD)); });
+    CHECK(plugin != nullptr && log.empty(), what, ": createPlugin refused the parser's fields: ", log);
+    if (!plugin) return;
+    auto* runtime = static_cast<nvinfer1::IPluginV3OneRuntime*>(
+        plugin->getCapabilityInterface(nvinfer1::PluginCapabilityType::kRUNTIME));
+    const nvinfer1::PluginFieldCollection* kept = runtime->getFieldsToSerialize();
+    const nvinfer1::PluginFieldCollection* given = fields.collection();
+    for (int32_t i = 0; i < given->nbFields; ++i) {
+      bool same = false;
+      for (int32_t j = 0; kept && j < kept->nbFields; ++j)
+        if (std::string(kept->fields[j].name) == given->fields[i].name)
+          same = kept->fields[j].type == given->fields[i].type &&
+                 fieldValue(kept->fields[j]) == fieldValue(given->fields[i]);
+      CHECK(same, what, ": field ", given->fields[i].name, " did not keep the value the parser gave");
+    }
+  }
+}
+
+void checkParserImport(const Library& lib, const std::string& casesPath) {
+  int32_t nb = 0;
+  nvinfer1::IPluginCreatorInterface* const* creators = lib.getCreators(nb);
+  const auto nodes = cases::read(casesPath);
+  CHECK(!nodes.empty(), "no nodes in ", casesPath);
+  int imported = 0;
+  for (const cases::Node& node : nodes) {
+    // Since TensorRT 10.10 the parser may also look the node's domain up as the namespace:
+    // ours are the same, so either lookup finds the same creator.
+    CHECK(node.domain == node.text("plugin_namespace", ""), node.label(), ": domain ", node.domain,
+          " differs from plugin_namespace");
+    nvinfer1::IPluginCreatorInterface* creator = cases::findCreator(creators, nb, node);
+    CHECK(creator != nullptr, node.label(), ": no creator for this op type, plugin_version and plugin_namespace");
+    if (!creator) continue;
+#define PDK_PARSER_NODE(Op) \
+  if (node.opType == Op::kName) checkParserNode<Op>(*creator, node), ++imported;
+    PDK_FOR_EACH_OP(PDK_PARSER_NODE)
+#undef PDK_PARSER_NODE
+  }
+  std::printf("parser import: %d nodes (export and rewrite, every case and plugin version) created\n", imported);
+}
+
 template <class Op>
 void checkOp(nvinfer1::IPluginCreatorInterface* const* creators, int32_t nb, const char* ns, int32_t& matched) {
   int32_t v2 = 0, v3 = 0;
@@ -968,7 +1049,7 @@ int main(int argc, char** argv) {
 
   GetRegistry getRegistry = nullptr;
   void* fake = nullptr;
-  if (mode != "plain") {
+  if (mode != "plain" && mode != "parser") {
     if (argc < 4) return std::printf("mode %s needs the fake libnvinfer\n", mode.c_str()), 2;
     fake = dlopen(argv[3], RTLD_NOW | RTLD_LOCAL);  // like a backend's dependency: not global
     CHECK(fake != nullptr, "dlopen fake libnvinfer: ", dlerror());
@@ -986,6 +1067,9 @@ int main(int argc, char** argv) {
 
   if (mode == "plain") {
     checkCreators(lib, ns);
+  } else if (mode == "parser") {
+    if (argc < 4) return std::printf("mode parser needs the adapter_cases.txt file\n"), 2;
+    checkParserImport(lib, argv[3]);
   } else if (mode == "registry") {
     // Loading registered every creator. A tool that only lists getCreators (called from
     // this test binary, not from the registry's library) must leave that alone; the
