@@ -752,6 +752,12 @@ void checkV3(nvinfer1::IPluginCreatorV3One& creator, const char* ns) {
   CHECK(std::string(core->getPluginVersion()) == "2", what);
   CHECK(std::string(core->getPluginNamespace()) == ns, what);
   CHECK(build->getNbOutputs() == Op::kNbOutputs, what);
+  // Null would turn timing caching off for the plugin; the attribute values identify it.
+  const char* cacheId = build->getTimingCacheID();
+  CHECK(cacheId != nullptr && build->getMetadataString() != nullptr, what, ": timing-cache ID / metadata");
+  for (const auto& info : pdk::fieldInfos<Op>())
+    CHECK(cacheId && std::string(cacheId).find(info.name + "=") != std::string::npos, what, ": timing-cache ID '",
+          cacheId ? cacheId : "", "' lacks ", info.name);
 
   const auto fieldsOf = [](nvinfer1::IPluginV3OneRuntime& r) {
     return bytesOf<Op>(attrsOf<Op>(r.getFieldsToSerialize()));
