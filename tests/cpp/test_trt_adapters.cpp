@@ -23,6 +23,7 @@
 
 #include "adapter_cases.h"
 #include "common/op.h"
+#include "common/trt/expr_builder.h"
 #include "pdk_ops.inc"
 
 #pragma GCC diagnostic push
@@ -235,6 +236,18 @@ void testOpDefaults() {
   CHECK(!DefaultsOnlyOp::supports(attrs, 0, half, 2, 2), "input 0 is one of the listed dtypes");
   CHECK(DefaultsOnlyOp::outputType(attrs, 1, ok, 2) == T::kINT32, "outputType is input 0's");
   CHECK(pdk::supportedCombinations<pdk::RmsNorm>({}).size() == 3, "RMSNorm: float32, float16, bfloat16");
+  // A shape rule may declare only the op's last kNbSizeTensorOutputs outputs size tensors.
+  TestExprBuilder exprs;
+  const pdk::trt::TrtExprBuilder sizes(exprs, /*allowSizeTensors=*/true, /*firstSizeTensor=*/1, /*nbOutputs=*/2);
+  const auto* one = exprs.make(1);
+  bool refused = false;
+  try {
+    sizes.sizeTensor(0, one, one);
+  } catch (const pdk::Error& e) {
+    refused = std::string(e.what()).find("output 0 a size tensor") != std::string::npos;
+  }
+  CHECK(refused, "sizeTensor on a non-size-tensor output must be refused");
+  CHECK(sizes.sizeTensor(1, one, one) != nullptr, "sizeTensor on the size-tensor output");
   std::printf("op defaults: ok\n");
 }
 
