@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import sys
 
 import pytest
@@ -40,19 +41,20 @@ def test_binding_matches_spec_counts():
     assert binding.num_outputs == len(spec.outputs)
 
 
-def _fake_package(tmp_path, monkeypatch, majors):
+def _plugin_package(tmp_path, monkeypatch, majors, built_library=None):
+    """An importable package holding copies of the real plugin library, named as a package names it."""
     name = "pdk_libpkg_" + "".join(c if c.isalnum() else "_" for c in tmp_path.name)
     pkg = tmp_path / name
     (pkg / "lib").mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
     for major in majors:
-        (pkg / "lib" / f"lib{name}_plugins_trt{major}.so").write_bytes(b"")
+        shutil.copyfile(built_library(major), pkg / "lib" / f"lib{name}_plugins_trt{major}.so")
     monkeypatch.syspath_prepend(str(tmp_path))
     return name
 
 
-def test_library_for_another_major_names_both(tmp_path, monkeypatch):
-    package = _fake_package(tmp_path, monkeypatch, [10])
+def test_library_for_another_major_names_both(tmp_path, monkeypatch, built_library):
+    package = _plugin_package(tmp_path, monkeypatch, [10], built_library)
     assert trt_pdk.plugin_library_path(10, package).name == f"lib{package}_plugins_trt10.so"
     with pytest.raises(UserError) as info:
         trt_pdk.plugin_library_path(11, package)
@@ -61,7 +63,7 @@ def test_library_for_another_major_names_both(tmp_path, monkeypatch):
 
 
 def test_package_without_library_says_how_to_build(tmp_path, monkeypatch):
-    package = _fake_package(tmp_path, monkeypatch, [])
+    package = _plugin_package(tmp_path, monkeypatch, [])
     with pytest.raises(UserError, match=r"built without TensorRT headers.*TensorRT_ROOT=.*PDK_TENSORRT=ON"):
         trt_pdk.plugin_library_path(10, package)
 
@@ -160,8 +162,8 @@ def fake_tensorrt(monkeypatch):
     native.tensorrt_version.cache_clear()
 
 
-def test_load_plugins_for_a_major_that_was_not_built(fake_tensorrt, tmp_path, monkeypatch):
-    package = _fake_package(tmp_path, monkeypatch, [11])
+def test_load_plugins_for_a_major_that_was_not_built(fake_tensorrt, tmp_path, monkeypatch, built_library):
+    package = _plugin_package(tmp_path, monkeypatch, [11], built_library)
     fake_tensorrt.__version__ = "10.9.0.34"
     with pytest.raises(UserError) as info:
         trt_pdk.load_plugins([package])
@@ -171,8 +173,10 @@ def test_load_plugins_for_a_major_that_was_not_built(fake_tensorrt, tmp_path, mo
     assert fake_tensorrt.registry.loaded == []
 
 
-def test_load_plugins_loads_the_library_of_the_running_major_once(fake_tensorrt, tmp_path, monkeypatch):
-    package = _fake_package(tmp_path, monkeypatch, [10, 11])
+def test_load_plugins_loads_the_library_of_the_running_major_once(
+    fake_tensorrt, tmp_path, monkeypatch, built_library
+):
+    package = _plugin_package(tmp_path, monkeypatch, [10, 11], built_library)
     fake_tensorrt.__version__ = "11.1.0"
     first = trt_pdk.load_plugins([package])
     second = trt_pdk.load_plugins([package])
