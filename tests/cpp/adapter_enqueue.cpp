@@ -22,6 +22,7 @@
 #include <memory>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -180,6 +181,9 @@ struct Run {
     out = outputsAtUpperBound<Op>(attrs, in);
     for (size_t i = 0; i < in.size(); ++i) {
       hostIn.push_back(point.data[i].empty() ? randomData(in[i], rng) : point.data[i]);
+      if (hostIn.back().size() != bytesOf(in[i]))
+        throw std::runtime_error(
+            str("input ", i, " has ", hostIn.back().size(), " bytes of values, its shape needs ", bytesOf(in[i])));
       deviceIn.push_back(std::make_unique<DeviceBuffer>(bytesOf(in[i])));
       cudaOk(cudaMemcpy(deviceIn.back()->ptr, hostIn.back().data(), bytesOf(in[i]), cudaMemcpyHostToDevice), "copy in");
       plainIn.push_back(plain(in[i]));
@@ -380,10 +384,14 @@ int main(int argc, char** argv) {
       continue;
     }
     ++nodesRun;
+    try {  // the op core's errors (pdk::Error) and bad case data: this node fails, the rest run
 #define PDK_RUN_NODE(Op) \
   if (node.opType == Op::kName) runNode<Op>(*creator, node, rng);
-    PDK_FOR_EACH_OP(PDK_RUN_NODE)
+      PDK_FOR_EACH_OP(PDK_RUN_NODE)
 #undef PDK_RUN_NODE
+    } catch (const std::exception& e) {
+      fail(node.label() + ": " + e.what());
+    }
   }
   std::printf("%s: %d nodes, %d enqueues compared with the CPU reference, %d failed\n", gFailures ? "FAILED" : "PASSED",
               nodesRun, gRuns, gFailures);
