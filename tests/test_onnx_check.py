@@ -127,7 +127,7 @@ def test_unsupported_standard_op_and_unknown_plugin(tmp_path):
     model = model_of(
         nodes,
         [fvi("x", [4])],
-        [fvi("u", None), fvi("f", None), fvi("r", [4])],
+        [fvi("u", [None]), fvi("f", [None]), fvi("r", [4])],  # onnx.checker wants a shape
         extra_opsets=[("acme", 1)],
     )
     report = CheckOnnx(trt="10.16")(save(model, tmp_path / "m.onnx"))

@@ -11,8 +11,9 @@ import argparse
 import importlib
 import os
 import sys
+import traceback
 
-from trt_pdk.errors import UserError
+from trt_pdk.errors import UserError, environment_error, paragraph, write_crash_report
 
 # name -> module under trt_pdk.cli; keep heavy imports (torch, tensorrt) inside functions.
 COMMANDS: dict[str, str] = {
@@ -62,24 +63,66 @@ def _unavailable(name: str, why: str):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Runs one command; the exit code follows the rule in :mod:`trt_pdk.errors`.
+
+    0 success; 1 findings (check, compare, verify) or an internal error, whose traceback
+    goes to a file named in one line; 2 a user or environment error, one paragraph;
+    130 interrupted. ``TRT_PDK_TRACEBACK=1`` also prints an internal error's traceback.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    name = _command_name(args)
     try:
         return int(args.func(args) or 0)
     except UserError as exc:
-        print(f"trt-pdk {args.command}: error: {exc}", file=sys.stderr)
+        _say(f"{name}: error: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        _say(f"{name}: interrupted")
         return 130
     except BrokenPipeError:
         # The reader went away (`trt-pdk test | head`); silence the final flush too.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except OSError as exc:
+        user = environment_error(exc)
+        if user is None:
+            return _internal_error(name, exc, argv)
+        _say(f"{name}: error: {user}")
+        return user.exit_code
+    except Exception as exc:
+        return _internal_error(name, exc, argv)
+
+
+def _command_name(args: argparse.Namespace) -> str:
+    """``trt-pdk triton verify``: the command and its action, for the first words of a message."""
+    words = [args.command]
+    words += [v for k, v in sorted(vars(args).items()) if k.endswith("_command") and isinstance(v, str)]
+    return "trt-pdk " + " ".join(words)
+
+
+def _say(text: str) -> None:
+    sys.stdout.flush()
+    print(paragraph(text), file=sys.stderr, flush=True)
+
+
+def _internal_error(name: str, exc: BaseException, argv: list[str]) -> int:
+    """A bug: one line naming the error and the file holding its traceback; exit 1."""
+    report = write_crash_report(exc, argv)
+    where = f"the traceback is in {report}" if report else "the traceback could not be saved"
+    first = paragraph(str(exc), 300).split("\n")[0]
+    if os.environ.get("TRT_PDK_TRACEBACK"):
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    _say(
+        f"{name}: internal error (a bug in trt-pdk, not in your input): {type(exc).__name__}: {first}; "
+        f"{where}. Please report it with that file."
+    )
+    return 1
 
 
 if __name__ == "__main__":

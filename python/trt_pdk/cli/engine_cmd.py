@@ -32,9 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
+    from trt_pdk._fs import check_output_folder
     from trt_pdk.engine import engine_from_onnx
     from trt_pdk.profiles import load_profiles
 
+    check_output_folder(args.output, "-o")
     stage = engine_from_onnx(
         Path(args.model),
         load_profiles(args.profiles),

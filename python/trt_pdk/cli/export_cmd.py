@@ -41,8 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from trt_pdk._fs import check_output_file
     from trt_pdk.onnx_stages.export import OnnxFromTorch, log_path
 
+    check_output_file(args.output, "-o")
     log = OnnxFromTorch(
         args.reference,
         checkpoint=args.checkpoint,

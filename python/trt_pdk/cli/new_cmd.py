@@ -45,9 +45,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from trt_pdk._fs import check_output_folder
     from trt_pdk.errors import UserError
     from trt_pdk.scaffold import next_commands, package_from_template
 
+    check_output_folder(args.output_dir, "--output-dir")
     if args.no_attrs and args.attr:
         raise UserError("give --attr or --no-attrs, not both")
     attrs = [] if args.no_attrs else args.attr

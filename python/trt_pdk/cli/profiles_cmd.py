@@ -34,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_plan(args: argparse.Namespace) -> int:
+    from trt_pdk._fs import check_output_file
     from trt_pdk.profiles import (
         load_traffic,
         model_dims_from_onnx,
@@ -42,6 +43,9 @@ def run_plan(args: argparse.Namespace) -> int:
         save_profiles,
     )
 
+    for flag, target in (("-o", args.output), ("--plot", args.plot)):
+        if target:
+            check_output_file(target, flag)
     traffic = load_traffic(args.traffic)
     plan = profiles_from_traffic(
         traffic,

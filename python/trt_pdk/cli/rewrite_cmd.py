@@ -29,8 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from trt_pdk._fs import check_output_file
     from trt_pdk.onnx_stages.rewrite import RewriteOnnx
 
+    check_output_file(args.output, "-o")
     result = RewriteOnnx(plugins=args.plugin).run(args.model, args.output)
     info = {"input": args.model, "output": args.output, **result.as_dict()}
     if args.json:

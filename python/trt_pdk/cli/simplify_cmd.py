@@ -20,8 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from trt_pdk._fs import check_output_file
     from trt_pdk.onnx_stages.simplify import SimplifyOnnx
 
+    check_output_file(args.output, "-o")
     result = SimplifyOnnx().run(args.model, args.output)
     info = {"input": args.model, "output": args.output, **result.as_dict()}
     if args.json:

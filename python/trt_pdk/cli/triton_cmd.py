@@ -134,7 +134,10 @@ def _repo(args) -> int:
             execution_env=args.execution_env,
             **common,
         )
-    print(json.dumps(stage().to_dict(), indent=2))
+    written = stage().to_dict()
+    if getattr(stage, "functions", None):
+        written["functions"] = stage.functions  # plugin ops given their ONNX body for onnxruntime
+    print(json.dumps(written, indent=2))
     return 0
 
 

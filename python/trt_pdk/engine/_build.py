@@ -142,15 +142,15 @@ class engine_from_onnx:  # noqa: N801 - a lazy stage named like Polygraphy's loa
         check_profiles_fit(_model_inputs(model), self.profiles)
         if dry_run:
             require_expressible(self.profiles)  # a dry run writes only trtexec lines: refuse before writing
-        run_dir = Path(self.run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        result = EngineBuildResult(run_dir)
-
         trt = running_tensorrt()
         if trt is None and not dry_run:
             raise UserError(
                 f"Building engines needs TensorRT, and `import tensorrt` fails here: {GET_TENSORRT}."
             )
+        run_dir = Path(self.run_dir)  # created only once the build can happen
+        run_dir.mkdir(parents=True, exist_ok=True)
+        result = EngineBuildResult(run_dir)
+
         if trt is not None:
             majors = [int(trt.__version__.split(".")[0])]
             if self.tensorrt_major is not None and self.tensorrt_major != majors[0] and not dry_run:

@@ -125,8 +125,11 @@ def _load(path: str | Path) -> tuple[Path, dict[str, Any]]:
         raise UserError(f"Manifest {path} does not exist. Write one with `trt-pdk lock RUN_DIR`.")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"Manifest {path} is not valid JSON ({exc}).") from None
+    except (ValueError, RecursionError) as exc:  # also UnicodeDecodeError: a binary file
+        raise UserError(
+            f"Manifest {path} is not valid JSON ({type(exc).__name__}: {str(exc)[:160]}). Pass the "
+            "manifest.json a run wrote, or write one with `trt-pdk lock RUN_DIR`."
+        ) from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise UserError(f"{path} is not a trt-pdk manifest (schema {SCHEMA!r}).")
     return path, data

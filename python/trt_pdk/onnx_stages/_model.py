@@ -1,8 +1,10 @@
 """Loading and saving ONNX models with user-facing errors (private to the ONNX stages).
 
 Every stage reads through :func:`load_onnx` so a missing file, a truncated or corrupt
-protobuf and external data that points outside the model's folder all read the same
-way: one paragraph, exit code 2. :func:`save_onnx` writes atomically.
+protobuf, a model ``onnx.checker`` rejects, an opset newer than onnx knows, and external
+data that points outside the model's folder or is shorter than its tensors declare all
+read the same way: one paragraph, exit code 2, before any stage works on the model.
+:func:`save_onnx` writes atomically.
 """
 
 from __future__ import annotations
@@ -20,12 +22,23 @@ from trt_pdk.errors import UserError
 # onnxruntime 1.31 rejects onnx's newest IR version; 10 is read by every runtime we target.
 IR_VERSION = 10
 _PROTOBUF_LIMIT = 2**31 - 1
+# Element types packed below one byte per element: bits per element.
+_SUB_BYTE = {
+    getattr(onnx.TensorProto, name): bits
+    for name, bits in (("INT4", 4), ("UINT4", 4), ("FLOAT4E2M1", 4), ("INT2", 2), ("UINT2", 2))
+    if hasattr(onnx.TensorProto, name)
+}
 
 
-def load_onnx(path: str | os.PathLike[str], *, load_external_data: bool = True) -> onnx.ModelProto:
+def load_onnx(
+    path: str | os.PathLike[str], *, load_external_data: bool = True, check: bool = True
+) -> onnx.ModelProto:
     """Reads an ONNX model; raises UserError saying what is wrong with the file.
 
-    External data must lie inside the model's folder (no absolute paths, no ``..``).
+    External data must lie inside the model's folder (no absolute paths, no ``..``, no
+    symlink out of it) and hold every byte its tensors declare. With `check` the model
+    must pass ``onnx.checker`` (structure, not shape inference: ``trt-pdk check`` reports
+    that) and import a default opset this onnx knows.
     """
     path = Path(path)
     if not path.exists():
@@ -50,9 +63,33 @@ def load_onnx(path: str | os.PathLike[str], *, load_external_data: bool = True) 
             f"ONNX file or it is truncated. Export it again."
         )
     check_external_data(model, path.parent, path)
+    if check:
+        check_model(model, path)
     if load_external_data and _has_external_data(model):
         external_data_helper.load_external_data_for_model(model, str(path.parent))
     return model
+
+
+def check_model(model: onnx.ModelProto, path: Path) -> None:
+    """Raises UserError with onnx.checker's reason when it rejects the model at `path`."""
+    opset = default_opset(model)
+    newest = onnx.defs.onnx_opset_version()
+    if opset is not None and not 1 <= opset <= newest:
+        raise UserError(
+            f"{path} imports ONNX opset {opset}, but the newest opset onnx {onnx.__version__} knows is "
+            f"{newest}. Export it again with an opset between 7 and {newest} (18 is dynamo's own)."
+        )
+    try:
+        # The path, not the proto: the checker then finds external data beside the model
+        # without anything being loaded into memory.
+        onnx.checker.check_model(str(path))
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
+        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+        reason = " ".join(lines[:2]).replace("==> Context: ", "at ")
+        raise UserError(
+            f"{path} is not a valid ONNX model; onnx.checker says: {reason}. Export it again, or fix "
+            f"the tool that wrote it."
+        ) from None
 
 
 def _has_external_data(model: onnx.ModelProto) -> bool:
@@ -81,6 +118,41 @@ def check_external_data(model: onnx.ModelProto, base: Path, path: Path | str = "
                 f"{path}: tensor {tensor.name!r} keeps its data in {location!r}, which does not exist "
                 f"in {root}. Copy the data file next to the model."
             )
+        _check_extent(tensor, info, target, path)
+
+
+def _check_extent(tensor: onnx.TensorProto, info: dict[str, str], target: Path, path: Path | str) -> None:
+    """Raises UserError when the data file holds fewer bytes than the tensor declares."""
+    try:
+        offset = int(info.get("offset") or 0)
+        declared = int(info["length"]) if info.get("length") else None
+    except ValueError:
+        raise UserError(
+            f"{path}: tensor {tensor.name!r} has a non-numeric external data offset or length "
+            f"({info.get('offset')!r}, {info.get('length')!r}). Export the model again."
+        ) from None
+    count = 1
+    for d in tensor.dims:
+        count *= d
+    if declared is not None:
+        needed = declared
+    elif tensor.data_type in _SUB_BYTE:
+        needed = (count * _SUB_BYTE[tensor.data_type] + 7) // 8
+    else:
+        try:
+            itemsize = onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
+        except (KeyError, ValueError, TypeError):
+            return  # an unknown element type: onnx.checker names it
+        if tensor.data_type == onnx.TensorProto.STRING:
+            return  # variable-length: only a declared length can be checked
+        needed = count * itemsize
+    size = target.stat().st_size
+    if offset < 0 or needed < 0 or offset + needed > size:
+        raise UserError(
+            f"{path}: tensor {tensor.name!r} needs bytes {offset}..{offset + needed} of {target.name}, "
+            f"which holds {size} bytes: the data file is truncated or belongs to another export. Copy "
+            f"the complete file next to the model, or export it again."
+        )
 
 
 def save_onnx(model: onnx.ModelProto, path: str | os.PathLike[str]) -> Path:

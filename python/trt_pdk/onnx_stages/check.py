@@ -175,7 +175,8 @@ class CheckOnnx:
         table = CoverageTable.load()
         version = table.resolve_version(self.trt)
         specs = _plugins.discovered_specs() if self._specs is None else dict(self._specs)
-        model = _model.load_onnx(path)
+        # onnx.checker runs below, once plugin nodes have had their more precise check.
+        model = _model.load_onnx(path, check=False)
         opset = _model.default_opset(model)
         low, high = table.opsets(version)
         if opset is None or not low <= opset <= high:
@@ -195,6 +196,7 @@ class CheckOnnx:
             spec = by_key.get((node.domain, node.op_type))
             if spec is not None:
                 attrs_of_plugin_node(spec, node)
+        _model.check_model(model, Path(path))
         try:
             onnx.checker.check_model(model, full_check=True)
         except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:

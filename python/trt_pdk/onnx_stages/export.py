@@ -62,6 +62,9 @@ def load_factory(reference: str) -> Any:
         sys.modules[name] = module
         try:
             spec.loader.exec_module(module)
+        except SystemExit as exc:
+            sys.modules.pop(name, None)
+            raise UserError(f"{reference}: importing {path} {_exit_text(exc)}") from None
         except Exception as exc:
             sys.modules.pop(name, None)
             raise UserError(
@@ -75,6 +78,8 @@ def load_factory(reference: str) -> Any:
                 f"{reference}: cannot import {module_name!r} ({exc}). Put it on sys.path or pass the "
                 f".py file path."
             ) from None
+        except SystemExit as exc:
+            raise UserError(f"{reference}: importing {module_name} {_exit_text(exc)}") from None
         except Exception as exc:
             raise UserError(
                 f"{reference}: importing {module_name} raised {type(exc).__name__}: {_first_line(exc)}"
@@ -97,6 +102,11 @@ def module_from_factory(
     factory = load_factory(reference)
     try:
         produced = factory()
+    except SystemExit as exc:
+        raise UserError(
+            f"{reference}: the factory {_exit_text(exc)}. A factory must return (module, "
+            f"example_inputs_tuple); raise an exception with a message instead of exiting."
+        ) from None
     except Exception as exc:
         raise UserError(
             f"{reference}: the factory raised {type(exc).__name__}: {_first_line(exc)}. Fix the factory; "
@@ -137,8 +147,14 @@ def _load_checkpoint(module: Any, path: Path) -> None:
         raise UserError(f"checkpoint {path} does not fit the factory's module: {flat}") from None
 
 
-def parse_dynamic(items: Sequence[str], module: Any, n_inputs: int) -> dict[str, dict[int, str]]:
-    """``["x:0=batch", ...]`` to ``{input: {axis: label}}`` keyed by forward()'s parameter names."""
+def parse_dynamic(
+    items: Sequence[str], module: Any, n_inputs: int, ranks: Sequence[int] | None = None
+) -> dict[str, dict[int, str]]:
+    """``["x:0=batch", ...]`` to ``{input: {axis: label}}`` keyed by forward()'s parameter names.
+
+    With `ranks` (the example inputs' ranks) axes are checked and negative ones counted
+    from the end (``x:-1`` of a rank-3 input is axis 2).
+    """
     params = [
         p.name
         for p in inspect.signature(module.forward).parameters.values()
@@ -154,8 +170,52 @@ def parse_dynamic(items: Sequence[str], module: Any, n_inputs: int) -> dict[str,
             raise UserError(
                 f"--dynamic {item}: forward() has no input {name!r}; its inputs are {', '.join(params)}."
             )
-        out.setdefault(name, {})[int(match["axis"])] = match["label"]
+        axis = int(match["axis"])
+        if ranks is not None:
+            rank = ranks[params.index(name)]
+            if not -rank <= axis < rank:
+                raise UserError(
+                    f"--dynamic {item}: the example input {name} has rank {rank}, so its axes are "
+                    f"0..{rank - 1} (or -{rank}..-1 from the end)."
+                    if rank
+                    else f"--dynamic {item}: the example input {name} is a scalar; it has no axis."
+                )
+            axis %= rank
+        if out.get(name, {}).get(axis, match["label"]) != match["label"]:
+            raise UserError(
+                f"--dynamic {item}: axis {axis} of {name} is already labelled {out[name][axis]!r}; "
+                f"give each axis one label."
+            )
+        out.setdefault(name, {})[axis] = match["label"]
     return out
+
+
+def check_dynamic_axes(model: Any, dynamic: dict[str, dict[int, str]], inputs: Sequence[Any]) -> None:
+    """Raises UserError when an axis asked to be dynamic came out static in the exported graph.
+
+    torch.export fixes an axis silently when the example's size there is 0 or 1, or when the
+    computation requires that size (a weight of that size, a reshape to a constant).
+    """
+    by_name = {vi.name: vi for vi in model.graph.input}
+    for name, axes in dynamic.items():
+        vi = by_name.get(name)
+        if vi is None:
+            continue  # an input the exporter folded away is reported by its own warning
+        dims = vi.type.tensor_type.shape.dim
+        for axis, label in sorted(axes.items()):
+            if axis < len(dims) and dims[axis].HasField("dim_value"):
+                size = dims[axis].dim_value
+                why = (
+                    f"the example input has size {size} there and torch treats sizes 0 and 1 as "
+                    f"static: give an example with a size of at least 2"
+                    if size in (0, 1)
+                    else "the model's computation requires that size (e.g. a weight or a reshape "
+                    "of that size): only axes the model computes generically can be dynamic"
+                )
+                raise UserError(
+                    f"--dynamic {name}:{axis}={label}: the exporter made axis {axis} of {name} static "
+                    f"({size}) instead of dynamic; {why}. Nothing was written."
+                )
 
 
 class OnnxFromTorch:
@@ -199,7 +259,8 @@ class OnnxFromTorch:
             raise UserError(f"--opset {self.opset}: choose an opset between 7 and 23 (18 is dynamo's own).")
         t0 = time.perf_counter()
         module, inputs = module_from_factory(self.reference, self.checkpoint)
-        dynamic = parse_dynamic(self.dynamic, module, len(inputs))
+        ranks = [getattr(value, "dim", lambda: 0)() for value in inputs]
+        dynamic = parse_dynamic(self.dynamic, module, len(inputs), ranks)
         captured = io.StringIO()
         handler = logging.StreamHandler(captured)
         # torch's own handlers print to the terminal; the log file keeps what they say instead.
@@ -215,16 +276,22 @@ class OnnxFromTorch:
             lg.handlers = [handler]
             lg.propagate = False
         try:
-            with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(captured):
+            # torch.export prints graph dumps straight to stderr on failure: keep them in the log.
+            with (
+                warnings.catch_warnings(record=True) as caught,
+                contextlib.redirect_stdout(captured),
+                contextlib.redirect_stderr(captured),
+            ):
                 warnings.simplefilter("always")
                 model = self._export(torch, module, inputs, dynamic)
         except UserError:
             raise
         except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            exporter = "legacy" if self.legacy else "dynamo"
+            log = _write_failure_log(output, exc, captured.getvalue())
             raise UserError(
-                f"exporting {self.reference} failed ({'legacy' if self.legacy else 'dynamo'} exporter, opset "
-                f"{self.opset}): {type(exc).__name__}: {first}"
+                f"exporting {self.reference} failed ({exporter} exporter, opset {self.opset}): "
+                f"{export_failure_summary(exc)} Full log: {log}."
             ) from None
         finally:
             for name, lg in loggers.items():
@@ -241,6 +308,7 @@ class OnnxFromTorch:
                 f"Known case: "
                 f"ReduceMean with computed axes. Export at opset 18 (dynamo's own) or higher instead."
             )
+        check_dynamic_axes(model, dynamic, inputs)
         model.ir_version = min(model.ir_version, _model.IR_VERSION)
         _model.save_onnx(model, output)
         log = {
@@ -315,14 +383,71 @@ def _dynamic_shapes(module: Any, inputs: tuple, dynamic: dict[str, dict[int, str
     params = list(inspect.signature(module.forward).parameters)[: len(inputs)]
     dims: dict[str, Any] = {}
     out: dict[str, Any] = {}
-    for name, value in zip(params, inputs, strict=True):
+    for name in params:
         axes = dynamic.get(name)
-        rank = getattr(value, "dim", lambda: 0)()
-        for axis in axes or {}:
-            if not -rank <= axis < rank:
-                raise UserError(f"--dynamic {name}:{axis}: the example input {name} has rank {rank}.")
-        out[name] = {a % rank: dims.setdefault(lbl, Dim(lbl)) for a, lbl in axes.items()} if axes else None
+        out[name] = {a: dims.setdefault(lbl, Dim(lbl)) for a, lbl in axes.items()} if axes else None
     return out
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def export_failure_summary(exc: BaseException) -> str:
+    """torch's export error in a few sentences: the cause, where in the model, torch's advice.
+
+    torch's own message is dozens of lines with terminal colours, its advice first and the
+    cause below; this keeps the cause, the model line that raised it and the first advice.
+    """
+    text = _ANSI.sub("", str(exc)).strip()
+    lines = [line.rstrip() for line in text.splitlines()]
+    head = lines[0] if lines else ""
+    cause = ""
+    if "## Exception summary" in lines:
+        rest = [x for x in lines[lines.index("## Exception summary") + 1 :] if x.strip()]
+        cause = re.sub(r"<class '(?:[\w.]+\.)?(\w+)'>", r"\1", rest[0]) if rest else ""
+    where = ""
+    marker = "The following call raised this error:"
+    if marker in lines:
+        at = lines.index(marker)
+        frame = lines[at + 1 : at + 3]
+        if frame:
+            where = " Raised at " + frame[0].strip().removeprefix("File ").replace('"', "")
+            where += f": `{frame[1].strip()}`." if len(frame) > 1 and frame[1].strip() else "."
+    advice = next((x[2:].strip() for x in lines[1:] if x.startswith("- ")), "")
+    step = re.search(r"step (\d)/(\d)", head)
+    parts = []
+    if step:
+        stage = re.split(r"\.\s", head)[0].strip()
+        parts.append(f"{stage} (step {step[1]} of {step[2]}).")
+    parts.append(f"{cause or type(exc).__name__ + ': ' + head}".strip().rstrip(".") + ".")
+    if where:
+        parts.append(where.strip())
+    if advice:
+        parts.append(advice if advice.endswith(".") else advice + ".")
+    return " ".join(" ".join(parts).split())
+
+
+def _write_failure_log(output: Path, exc: BaseException, captured: str) -> Path:
+    """Everything the exporter said, its error and traceback: beside `output`, else the cache folder."""
+    import traceback
+
+    from trt_pdk.errors import crash_folder
+
+    text = (
+        _ANSI.sub("", captured)
+        + "\n"
+        + _ANSI.sub("", "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    )
+    name = output.name + ".export.log"
+    for folder in (output.parent, crash_folder().parent / "logs"):
+        try:
+            if folder == output.parent and not folder.is_dir():
+                continue  # a failed export creates no folder
+            folder.mkdir(parents=True, exist_ok=True)
+            return write_text_atomic(folder / name, text)
+        except (OSError, UserError):
+            continue
+    return Path("(not written: no writable folder)")
 
 
 def log_path(output: str | os.PathLike[str]) -> Path:
@@ -341,6 +466,13 @@ def _value_info(vi: Any) -> dict[str, Any]:
     import onnx
 
     return {"name": vi.name, "dtype": onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type).name, "shape": dims}
+
+
+def _exit_text(exc: SystemExit) -> str:
+    """What a ``sys.exit(...)`` in user code said, for a message."""
+    if exc.code is None or isinstance(exc.code, int):
+        return f"called sys.exit({'' if exc.code is None else exc.code}) without a message"
+    return f"called sys.exit with the message {str(exc.code)!r}"
 
 
 def _first_line(exc: BaseException) -> str:

@@ -44,8 +44,11 @@ def load_profiles(path: str | Path) -> list[dict[str, dict[str, list[int]]]]:
         )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path} is not valid JSON ({exc}).") from None
+    except (ValueError, RecursionError) as exc:  # also UnicodeDecodeError: a binary file
+        raise UserError(
+            f"{path} is not valid JSON ({type(exc).__name__}: {str(exc)[:160]}); pass the PROFILES.json "
+            f"`trt-pdk profiles plan TRAFFIC -o {path}` writes."
+        ) from None
     profiles = data.get("profiles") if isinstance(data, dict) else data
     if not isinstance(profiles, list) or not profiles:
         raise UserError(f"{path} has no 'profiles' list; expected the output of `trt-pdk profiles plan`.")
@@ -71,12 +74,9 @@ def load_profiles(path: str | Path) -> list[dict[str, dict[str, list[int]]]]:
 
 def model_dims_from_onnx(path: str | Path) -> dict[str, list[int | None]]:
     """Input name -> dims of an ONNX model (None where the dim is symbolic/dynamic)."""
-    import onnx
+    from trt_pdk.onnx_stages._model import load_onnx
 
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"Model {path} does not exist.")
-    model = onnx.load(str(path), load_external_data=False)
+    model = load_onnx(path, load_external_data=False)
     inits = {i.name for i in model.graph.initializer}
     out = {}
     for vi in model.graph.input:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,10 @@ import numpy as np
 from trt_pdk.errors import UserError
 
 _META = {"count", "timestamp", "time", "ts"}
+# TensorRT shape bounds are int32 in every engine we build; larger dims are typos or garbage.
+MAX_DIM = 2**31 - 1
+# A traffic log is request shapes, not data: anything bigger is not a traffic log.
+MAX_FILE_BYTES = 512 * 2**20
 
 
 @dataclass(frozen=True)
@@ -55,30 +60,46 @@ def traffic_from_rows(rows: list[tuple[dict[str, list[int]], float]], source: st
         key = []
         for n in names:
             dims = shapes[n]
-            if len(dims) != ranks[n] or any((not isinstance(d, int)) or d < 1 for d in dims):
+            # bool is an int subclass: `true` in a JSON shape is a mistake, not the dim 1.
+            if len(dims) != ranks[n] or any(type(d) is not int or d < 1 for d in dims):
                 raise UserError(
-                    f"{source}, request {i}: input {n!r} has shape {list(dims)}; expected {ranks[n]} "
+                    f"{source}, request {i}: input {n!r} has shape {_show(dims)}; expected {ranks[n]} "
                     "positive integer dims like the first request."
                 )
+            if any(d > MAX_DIM for d in dims):
+                raise UserError(
+                    f"{source}, request {i}: input {n!r} has shape {_show(dims)}, with a dim above "
+                    f"{MAX_DIM} (the largest TensorRT shape bound). Fix the log."
+                )
             key.append(tuple(dims))
-        if not (count > 0):
-            raise UserError(f"{source}, request {i}: count must be positive, got {count}.")
+        if isinstance(count, bool) or not isinstance(count, int | float) or not (0 < count < math.inf):
+            raise UserError(
+                f"{source}, request {i}: count must be a positive finite number, got {_show(count)}."
+            )
         acc[tuple(key)] = acc.get(tuple(key), 0.0) + float(count)
+    if not math.isfinite(sum(acc.values())):
+        raise UserError(f"{source}: the counts add up to more than a float holds; scale them down.")
     keys = sorted(acc)
     return Traffic(names, tuple(keys), np.array([acc[k] for k in keys], dtype=np.float64))
 
 
+def _show(value: object, limit: int = 120) -> str:
+    """`value` for a message, cut at `limit` characters."""
+    text = json.dumps(value) if isinstance(value, list | bool) else repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _parse_shape(text: str, where: str) -> list[int]:
     parts = [p for p in re.split(r"[x×,\s\[\]()]+", text.strip()) if p]
-    try:
-        return [int(p) for p in parts]
-    except ValueError:
-        raise UserError(f"{where}: cannot read shape {text!r}; write it as 1x128 or [1, 128].") from None
+    # ASCII digits only: int() would also take "1_000", other scripts' digits and 5000-digit strings.
+    if not parts or not all(re.fullmatch(r"-?[0-9]{1,12}", p) for p in parts):
+        raise UserError(f"{where}: cannot read shape {_show(text)}; write it as 1x128 or [1, 128].")
+    return [int(p) for p in parts]
 
 
 def _row_from_obj(obj: object, where: str) -> tuple[dict[str, list[int]], float]:
     if not isinstance(obj, dict):
-        raise UserError(f"{where}: expected an object mapping input names to shapes, got {obj!r}.")
+        raise UserError(f"{where}: expected an object mapping input names to shapes, got {_show(obj)}.")
     count = obj.get("count", 1)
     shapes = obj.get("shapes", {k: v for k, v in obj.items() if k not in _META})
     if not isinstance(shapes, dict):
@@ -87,10 +108,10 @@ def _row_from_obj(obj: object, where: str) -> tuple[dict[str, list[int]], float]
     for name, given in shapes.items():
         dims = _parse_shape(given, where) if isinstance(given, str) else given
         if not isinstance(dims, list):
-            raise UserError(f"{where}: shape of {name!r} must be a list of ints, got {dims!r}.")
+            raise UserError(f"{where}: shape of {name!r} must be a list of ints, got {_show(dims)}.")
         out[str(name)] = dims
-    if not isinstance(count, (int, float)):
-        raise UserError(f"{where}: count must be a number, got {count!r}.")
+    if isinstance(count, bool) or not isinstance(count, int | float):
+        raise UserError(f"{where}: count must be a number, got {_show(count)}.")
     return out, count
 
 
@@ -105,17 +126,37 @@ def load_traffic(path: str | Path) -> Traffic:
         ``.json``: a histogram, a list of such objects or ``{"histogram": [...]}``.
     """
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"Traffic file {path} is a folder; pass the .jsonl, .csv or .json log inside it.")
     if not path.is_file():
         raise UserError(
             f"Traffic file {path} does not exist. Pass a .jsonl, .csv or .json log of request shapes."
         )
-    text = path.read_text(encoding="utf-8")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise UserError(
+            f"Traffic file {path} is {size / 2**20:.0f} MiB; a log of request shapes above "
+            f"{MAX_FILE_BYTES // 2**20} MiB is not one. Aggregate it into a .json histogram "
+            '({"x": [1, 128], "count": N} per distinct shape).'
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"Traffic file {path} is not UTF-8 text (byte {exc.start} is {exc.object[exc.start]:#04x}): "
+            "it is binary or in another encoding. Pass a .jsonl, .csv or .json log of request shapes."
+        ) from None
     rows: list[tuple[dict[str, list[int]], float]] = []
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        reader = csv.DictReader(text.splitlines())
-        for i, rec in enumerate(reader, 2):
+        try:
+            records = list(csv.DictReader(text.splitlines()))
+        except csv.Error as exc:
+            raise UserError(f"{path} is not a readable CSV file ({exc}).") from None
+        for i, rec in enumerate(records, 2):
             where = f"{path}:{i}"
+            if None in rec or None in rec.values():
+                raise UserError(f"{where}: this row has a different number of fields than the header.")
             try:
                 count = float(rec.pop("count", None) or 1)
             except ValueError:
@@ -125,8 +166,8 @@ def load_traffic(path: str | Path) -> Traffic:
     elif suffix == ".json":
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{path} is not valid JSON ({exc}).") from None
+        except (ValueError, RecursionError) as exc:  # ValueError: also ints past 4300 digits
+            raise UserError(f"{path} is not valid JSON ({_show(str(exc))}).") from None
         if isinstance(data, dict):
             data = data.get("histogram", data.get("requests"))
         if not isinstance(data, list):
@@ -138,9 +179,9 @@ def load_traffic(path: str | Path) -> Traffic:
                 continue
             try:
                 obj = json.loads(line)
-            except json.JSONDecodeError as exc:
+            except (ValueError, RecursionError) as exc:  # ValueError: also ints past 4300 digits
                 raise UserError(
-                    f"{path}:{i} is not a JSON object ({exc}); write one request per line."
+                    f"{path}:{i} is not a JSON object ({_show(str(exc))}); write one request per line."
                 ) from None
             rows.append(_row_from_obj(obj, f"{path}:{i}"))
     return traffic_from_rows(rows, str(path))

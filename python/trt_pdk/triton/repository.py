@@ -28,7 +28,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trt_pdk._fs import atomic_directory, write_text_atomic
+from trt_pdk._fs import atomic_directory, umask, write_text_atomic
 from trt_pdk.errors import UserError
 from trt_pdk.triton import config as tc
 
@@ -230,7 +230,7 @@ class _RepositoryStage:
         command = launch_command(CONTAINER_REPOSITORY, [Path(CONTAINER_PLUGINS) / p.name for p in plugins])
         local = launch_command("$HERE/" + MODELS_DIR, [f"$HERE/{PLUGINS_DIR}/{p.name}" for p in plugins])
         written.append(write_text_atomic(self.output / "launch.sh", _launch_script(local)))
-        (self.output / "launch.sh").chmod(0o755)
+        (self.output / "launch.sh").chmod(0o777 & ~umask())
         if self.container_tag:
             release = {"release": self.container_tag, "sure": True}
         else:
@@ -358,12 +358,20 @@ class RepositoryFromOnnx(_RepositoryStage):
         self.onnx_path = Path(onnx_path)
         self.intra_op_threads = intra_op_threads
         self.execution_env = execution_env
+        self.functions: list[str] = []  # plugin ops given an ONNX body for onnxruntime
 
     def _version_files(self, dest: Path) -> None:
-        if not self.onnx_path.is_file():
-            raise UserError(f"ONNX model {self.onnx_path} does not exist.")
-        shutil.copy2(self.onnx_path, dest / "model.onnx")
-        for rel in _external_data(self.onnx_path):
+        from trt_pdk.onnx_stages._model import load_onnx
+
+        # Validated where it enters (checker, external data inside the folder and complete);
+        # the weights stay on disk: they are copied, never loaded.
+        model = load_onnx(self.onnx_path, load_external_data=False)
+        model, self.functions = with_plugin_bodies(model)
+        if self.functions:
+            (dest / "model.onnx").write_bytes(model.SerializeToString())
+        else:
+            shutil.copy2(self.onnx_path, dest / "model.onnx")
+        for rel in _external_data(model, self.onnx_path):
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(self.onnx_path.parent / rel, dest / rel)
         shutil.copy2(PYTHON_MODEL, dest / "model.py")
@@ -432,11 +440,10 @@ def onnx_io(path: Path, batched: bool) -> tuple[list, list]:
     return convert(model.graph.input, "input"), convert(model.graph.output, "output")
 
 
-def _external_data(path: Path) -> list[str]:
-    import onnx
+def _external_data(model, path: Path) -> list[str]:
+    """The external data files of `model` (read from `path`), relative to its folder."""
     from onnx.external_data_helper import _get_all_tensors, uses_external_data
 
-    model = onnx.load(str(path), load_external_data=False)
     rels = set()
     for t in _get_all_tensors(model):
         if uses_external_data(t):
@@ -446,6 +453,33 @@ def _external_data(path: Path) -> list[str]:
                 raise UserError(f"{path}: external data {loc!r} points outside the model's folder.")
             rels.add(loc)
     return sorted(rels)
+
+
+# Domains onnxruntime implements itself; nodes of any other domain need a local function.
+ONNXRUNTIME_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "com.microsoft", "com.microsoft.nchwc"}
+
+
+def with_plugin_bodies(model):
+    """`model` with an ONNX local function for every plugin op that lacks one, and those ops.
+
+    A ``trt-pdk rewrite`` output keeps its plugin nodes bare (TensorRT reads them); the
+    python backend runs the graph in plain onnxruntime, which needs each plugin's body
+    (:func:`trt_pdk.onnx_stages.functions.with_cpu_functions`). A model that carries every
+    body already (the pipeline's ``cpu.onnx``) is returned as it is, with no ops.
+    """
+    import onnx
+
+    ops = {(n.domain, n.op_type) for n in model.graph.node if n.domain not in ONNXRUNTIME_DOMAINS}
+    if ops <= {(f.domain, f.name) for f in model.functions}:
+        return model, []
+    from trt_pdk.onnx_stages.functions import with_cpu_functions
+
+    bare = onnx.ModelProto()
+    bare.CopyFrom(model)
+    keep = [f for f in bare.functions if (f.domain, f.name) not in ops]
+    del bare.functions[:]
+    bare.functions.extend(keep)
+    return with_cpu_functions(bare)
 
 
 def _check_writable(out: Path) -> None:

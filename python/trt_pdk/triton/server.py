@@ -348,7 +348,11 @@ class TritonServer:
             code = terminate(self.state.pid, timeout)
         reap_orphan_stubs(self.run_dir)
         state_file = self.run_dir / STATE_FILE
-        if self.state is not None and (old := read_state(self.run_dir)) and old.pid == self.state.pid:
+        if (
+            self.state is not None
+            and (old := read_state(self.run_dir, corrupt_ok=True))
+            and old.pid == self.state.pid
+        ):
             state_file.unlink(missing_ok=True)
         return code
 
@@ -389,14 +393,30 @@ def unload_model(state: ServerState, name: str, timeout: float = 30.0) -> None:
 # --------------------------------------------------------------------------- state, processes
 
 
-def read_state(run_dir: str | Path) -> ServerState | None:
+def read_state(run_dir: str | Path, *, corrupt_ok: bool = False) -> ServerState | None:
+    """The state a server started from `run_dir` recorded; None when there is none.
+
+    A state file that is not one (garbage, wrong fields) raises UserError naming it, or
+    reads as None with `corrupt_ok` (for clean-up paths that must not fail).
+    """
     path = Path(run_dir) / STATE_FILE
     if not path.is_file():
         return None
     try:
-        return ServerState(**json.loads(path.read_text(encoding="utf-8")))
-    except (json.JSONDecodeError, TypeError):
-        return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        state = ServerState(**data)
+        ints = (state.pid, state.http_port, state.grpc_port, state.metrics_port)
+        if not all(type(v) is int and v > 0 for v in ints):
+            raise TypeError("pid and ports must be positive integers")
+        return state
+    except (ValueError, TypeError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        if corrupt_ok:
+            return None
+        raise UserError(
+            f"the server state file {path} is corrupt ({type(exc).__name__}: {str(exc)[:120]}); trt-pdk "
+            f"did not write it this way. If a tritonserver still runs from {run_dir}, stop it by its PID "
+            f"(`pgrep -af tritonserver` lists them); then delete the file."
+        ) from None
 
 
 def pid_alive(pid: int) -> bool:

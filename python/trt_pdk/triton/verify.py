@@ -18,14 +18,148 @@ Reference = str | Path | dict[str, np.ndarray] | Callable[[dict[str, np.ndarray]
 
 
 def load_arrays(path: str | Path, what: str) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` (or one ``.npy``); UserError for anything else."""
+    import zipfile
+
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"{what} file {path} does not exist; pass an .npz with one array per tensor name.")
+        kind = "a folder" if path.is_dir() else "missing"
+        raise UserError(
+            f"{what} file {path} is {kind}; pass an .npz with one array per tensor name "
+            "(numpy.savez(path, x=array, ...))."
+        )
     try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    except (ValueError, OSError) as exc:
-        raise UserError(f"{what} file {path} is not a readable .npz ({exc}).") from exc
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.ndarray):
+            raise UserError(
+                f"{what} file {path} holds one unnamed array; save an .npz that names each tensor: "
+                "numpy.savez(path, x=array, ...)."
+            )
+        with loaded as data:
+            arrays = {k: data[k] for k in data.files}
+    except UserError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise UserError(
+            f"{what} file {path} is not a readable .npz ({type(exc).__name__}: {str(exc)[:200]}); save it "
+            "with numpy.savez(path, x=array, ...)."
+        ) from None
+    if not arrays:
+        raise UserError(f"{what} file {path} holds no array; save one per tensor name.")
+    return arrays
+
+
+def served_io(state: ServerState, model: str) -> dict:
+    """The served model's inputs, outputs (name, datatype, shape with -1) and max batch size."""
+    from tritonclient import http
+    from tritonclient.utils import InferenceServerException
+
+    client = http.InferenceServerClient(state.http_url)
+    try:
+        meta = client.get_model_metadata(model)
+        config = client.get_model_config(model)
+    except InferenceServerException as exc:
+        from trt_pdk.triton.server import repository_index
+
+        names = sorted({e.get("name", "?") for e in repository_index(state.http_port)})
+        raise UserError(
+            f"model {model!r} is not served at {state.http_url} ({exc.message()}); the server has: "
+            f"{', '.join(names) or 'no model'}. Pass one of those to --model."
+        ) from None
+    except OSError as exc:
+        raise UserError(
+            f"the server at {state.http_url} does not answer ({exc}); check `trt-pdk triton status`."
+        ) from None
+    finally:
+        client.close()
+    return {
+        "inputs": meta.get("inputs", []),
+        "outputs": meta.get("outputs", []),
+        "max_batch_size": int(config.get("max_batch_size", 0) or 0),
+    }
+
+
+def check_inputs(inputs: dict[str, np.ndarray], io: dict, model: str) -> None:
+    """Raises UserError unless `inputs` match the served model's names, dtypes and shapes."""
+    from trt_pdk.triton.config import client_datatype, triton_dtype
+
+    wanted = {t["name"]: t for t in io["inputs"]}
+    show = ", ".join(f"{n} {t['datatype']} {t['shape']}" for n, t in wanted.items())
+    missing, unknown = sorted(set(wanted) - set(inputs)), sorted(set(inputs) - set(wanted))
+    if missing or unknown:
+        raise UserError(
+            f"the golden inputs name {sorted(inputs)}, model {model!r} takes {sorted(wanted)}"
+            f"{'; missing: ' + ', '.join(missing) if missing else ''}"
+            f"{'; unknown: ' + ', '.join(unknown) if unknown else ''}. Save one array per input: {show}."
+        )
+    for name, arr in inputs.items():
+        spec = wanted[name]
+        try:
+            datatype = client_datatype(triton_dtype(arr.dtype.name))
+        except UserError:
+            datatype = arr.dtype.name
+        if datatype != spec["datatype"]:
+            raise UserError(
+                f"golden input {name!r} is {arr.dtype.name}"
+                f"{f' ({datatype})' if datatype != arr.dtype.name else ''}, model {model!r} takes "
+                f"{spec['datatype']}; save it as that type (array.astype(...))."
+            )
+        shape = [int(d) for d in spec["shape"]]
+        fits = arr.ndim == len(shape) and all(d in (-1, n) for d, n in zip(shape, arr.shape, strict=True))
+        if not fits:
+            raise UserError(
+                f"golden input {name!r} has shape {list(arr.shape)}, model {model!r} takes {shape} "
+                "(-1: any size). Save inputs of that shape."
+            )
+        if io["max_batch_size"] and arr.ndim and arr.shape[0] > io["max_batch_size"]:
+            raise UserError(
+                f"golden input {name!r} has a batch of {arr.shape[0]}, model {model!r} takes at most "
+                f"{io['max_batch_size']} (max_batch_size). Send a smaller batch."
+            )
+
+
+def check_expected(expected: dict[str, np.ndarray], io: dict, model: str) -> None:
+    """Raises UserError unless every expected output is one the served model returns."""
+    served = [t["name"] for t in io["outputs"]]
+    unknown = sorted(set(expected) - set(served))
+    if unknown:
+        raise UserError(
+            f"the reference has outputs {sorted(expected)}, but model {model!r} returns {served}; "
+            f"{', '.join(unknown)} is not among them. Pass a reference of this model."
+        )
+    for name, ref in expected.items():
+        if ref.dtype.kind not in "biuf":
+            raise UserError(
+                f"the reference output {name!r} is {ref.dtype.name}, not numbers; verify compares numeric "
+                "outputs. Save the expected outputs as numeric arrays."
+            )
+
+
+def check_reference_onnx(path: Path, inputs: dict[str, np.ndarray]) -> None:
+    """Validates a reference ONNX model where it enters (as every stage does) and its inputs."""
+    from trt_pdk.onnx_stages._model import load_onnx
+
+    model = load_onnx(path, load_external_data=False)
+    inits = {i.name for i in model.graph.initializer}
+    takes = [vi.name for vi in model.graph.input if vi.name not in inits]
+    if set(takes) != set(inputs):
+        raise UserError(
+            f"the reference model {path} takes inputs {sorted(takes)}, the golden inputs are "
+            f"{sorted(inputs)}; pass the ONNX model that is being served."
+        )
+    from trt_pdk.triton.repository import ONNXRUNTIME_DOMAINS
+
+    bodies = {(f.domain, f.name) for f in model.functions}
+    bare = sorted(
+        {f"{n.domain}::{n.op_type}" for n in model.graph.node if n.domain not in ONNXRUNTIME_DOMAINS}
+        - {f"{d}::{n}" for d, n in bodies}
+    )
+    if bare:
+        raise UserError(
+            f"the reference model {path} has plugin nodes ({', '.join(bare)}) without an ONNX body, so "
+            "onnxruntime cannot run it. Pass the served copy (models/<name>/<version>/model.onnx in the "
+            "repository carries the bodies), the model before the rewrite, or --expected outputs."
+        )
 
 
 def reference_outputs(reference: Reference, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -36,8 +170,7 @@ def reference_outputs(reference: Reference, inputs: dict[str, np.ndarray]) -> di
         return reference
     path = Path(reference)
     if path.suffix == ".onnx":
-        if not path.is_file():
-            raise UserError(f"reference ONNX model {path} does not exist.")
+        check_reference_onnx(path, inputs)
         from trt_pdk.triton.demo_model import run_onnx
 
         return run_onnx(path, inputs)
@@ -98,7 +231,10 @@ class VerifyServing:
 
     def __call__(self) -> dict:
         inputs = self.inputs if isinstance(self.inputs, dict) else load_arrays(self.inputs, "golden inputs")
+        io = served_io(self.state, self.model)
+        check_inputs(inputs, io, self.model)
         expected = reference_outputs(self.reference, inputs)
+        check_expected(expected, io, self.model)
         urls = {"http": self.state.http_url, "grpc": self.state.grpc_url}
         max_err, passed, detail = 0.0, True, {}
         for protocol in self.protocols:
