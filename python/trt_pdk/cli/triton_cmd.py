@@ -179,16 +179,18 @@ def _interrupt(*_args) -> None:
 
 
 def _stop(args) -> int:
-    from trt_pdk.triton.server import STATE_FILE, pid_alive, read_state, terminate
+    from trt_pdk.triton.server import STATE_FILE, pid_alive, read_state, reap_orphan_stubs, terminate
 
     state = read_state(args.run_dir)
     if state is None:
         raise UserError(f"no server state ({STATE_FILE}) in {args.run_dir}: nothing was served from there.")
     if not pid_alive(state.pid):
+        reap_orphan_stubs(args.run_dir)  # a killed server leaves its python-backend stubs running
         (Path(args.run_dir) / STATE_FILE).unlink(missing_ok=True)
         print(json.dumps({"stopped": False, "pid": state.pid, "reason": "not running"}))
         return 0
     terminate(state.pid, args.timeout)
+    reap_orphan_stubs(args.run_dir)
     (Path(args.run_dir) / STATE_FILE).unlink(missing_ok=True)
     print(json.dumps({"stopped": True, "pid": state.pid}))
     return 0

@@ -5,6 +5,12 @@ protobuf, a model ``onnx.checker`` rejects, an opset newer than onnx knows, and 
 data that points outside the model's folder or is shorter than its tensors declare all
 read the same way: one paragraph, exit code 2, before any stage works on the model.
 :func:`save_onnx` writes atomically.
+
+Models with weights in external data (beyond protobuf's 2 GB) load without the weights a
+stage does not read: ``keep_external_above=N`` loads tensors up to N bytes (constants a
+pattern compares) and leaves the others on disk, marked with where they live;
+:func:`tensor_array` reads one such tensor when needed, and :func:`save_onnx` streams them
+into the output's own data file. Peak memory then follows the graph, not the weights.
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import onnx
-from onnx import external_data_helper
+from onnx import external_data_helper, numpy_helper
 
 from trt_pdk._fs import atomic_path
 from trt_pdk.errors import UserError
@@ -22,6 +29,13 @@ from trt_pdk.errors import UserError
 # onnxruntime 1.31 rejects onnx's newest IR version; 10 is read by every runtime we target.
 IR_VERSION = 10
 _PROTOBUF_LIMIT = 2**31 - 1
+# Tensors above this many bytes go to the external data file when a model is saved with one.
+EXTERNAL_ABOVE = 1024
+# Stages that match patterns need constants (scalars, small vectors), not weight matrices.
+LOAD_AT_MOST = 1 << 20
+# In memory only: the data file a tensor left on disk by load_onnx still reads from.
+_SOURCE_KEY = "trt_pdk.source"
+_COPY_CHUNK = 64 << 20
 # Element types packed below one byte per element: bits per element.
 _SUB_BYTE = {
     getattr(onnx.TensorProto, name): bits
@@ -31,14 +45,19 @@ _SUB_BYTE = {
 
 
 def load_onnx(
-    path: str | os.PathLike[str], *, load_external_data: bool = True, check: bool = True
+    path: str | os.PathLike[str],
+    *,
+    load_external_data: bool = True,
+    check: bool = True,
+    keep_external_above: int | None = None,
 ) -> onnx.ModelProto:
     """Reads an ONNX model; raises UserError saying what is wrong with the file.
 
     External data must lie inside the model's folder (no absolute paths, no ``..``, no
     symlink out of it) and hold every byte its tensors declare. With `check` the model
     must pass ``onnx.checker`` (structure, not shape inference: ``trt-pdk check`` reports
-    that) and import a default opset this onnx knows.
+    that) and import a default opset this onnx knows. With `keep_external_above`, external
+    tensors larger than that many bytes stay on disk (see the module docstring).
     """
     path = Path(path)
     if not path.exists():
@@ -66,8 +85,60 @@ def load_onnx(
     if check:
         check_model(model, path)
     if load_external_data and _has_external_data(model):
-        external_data_helper.load_external_data_for_model(model, str(path.parent))
+        if keep_external_above is None:
+            external_data_helper.load_external_data_for_model(model, str(path.parent))
+        else:
+            _load_small_tensors(model, path.parent, keep_external_above)
     return model
+
+
+def _load_small_tensors(model: onnx.ModelProto, base: Path, at_most: int) -> None:
+    """Loads external tensors up to `at_most` bytes; marks the others with their data file."""
+    for tensor in external_data_helper._get_all_tensors(model):
+        if tensor.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        info = {e.key: e.value for e in tensor.external_data}
+        if int(info.get("length") or _nbytes(tensor)) <= at_most:
+            external_data_helper.load_external_data_for_tensor(tensor, str(base))
+            tensor.data_location = onnx.TensorProto.DEFAULT
+            del tensor.external_data[:]
+        else:
+            source = tensor.external_data.add()
+            source.key, source.value = _SOURCE_KEY, str((base / info["location"]).resolve())
+
+
+def _nbytes(tensor: onnx.TensorProto) -> int:
+    count = 1
+    for d in tensor.dims:
+        count *= d
+    if tensor.data_type in _SUB_BYTE:
+        return (count * _SUB_BYTE[tensor.data_type] + 7) // 8
+    return count * onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
+
+
+def _source(tensor: onnx.TensorProto) -> tuple[str, int, int] | None:
+    """(data file, offset, length) of a tensor load_onnx left on disk, else None."""
+    info = {e.key: e.value for e in tensor.external_data}
+    if _SOURCE_KEY not in info:
+        return None
+    return info[_SOURCE_KEY], int(info.get("offset") or 0), int(info.get("length") or _nbytes(tensor))
+
+
+def tensor_array(tensor: onnx.TensorProto) -> np.ndarray:
+    """The values of `tensor`, read from disk if :func:`load_onnx` left it there."""
+    source = _source(tensor)
+    if source is None:
+        return numpy_helper.to_array(tensor)
+    file, offset, length = source
+    with open(file, "rb") as f:  # noqa: PTH123 - one read at an offset
+        f.seek(offset)
+        raw = f.read(length)
+    loaded = onnx.TensorProto()
+    loaded.CopyFrom(tensor)
+    del loaded.external_data[:]
+    loaded.data_location = onnx.TensorProto.DEFAULT
+    loaded.raw_data = raw
+    return numpy_helper.to_array(loaded)
 
 
 def check_model(model: onnx.ModelProto, path: Path) -> None:
@@ -156,26 +227,91 @@ def _check_extent(tensor: onnx.TensorProto, info: dict[str, str], target: Path, 
 
 
 def save_onnx(model: onnx.ModelProto, path: str | os.PathLike[str]) -> Path:
-    """Writes `model` atomically to `path` (external data beside it when above 2 GiB)."""
+    """Writes `model` atomically to `path`.
+
+    Inline when it fits protobuf's 2 GB; otherwise, and whenever tensors were left on disk by
+    :func:`load_onnx`, tensors above :data:`EXTERNAL_ABOVE` bytes go to ``<name>.data``
+    beside it, streamed chunk by chunk (`model` itself is left as it was).
+    """
     path = Path(path)
-    if model.ByteSize() < _PROTOBUF_LIMIT:
+    tensors = list(external_data_helper._get_all_tensors(model))
+    if not any(_source(t) for t in tensors) and model.ByteSize() < _PROTOBUF_LIMIT:
         data = model.SerializeToString()
         with atomic_path(path) as tmp:
             tmp.write_bytes(data)
         return path
     data_name = path.name + ".data"
     with atomic_path(path.parent / data_name) as tmp_data, atomic_path(path) as tmp:
-        copy = onnx.ModelProto()
-        copy.CopyFrom(model)
-        onnx.save_model(
-            copy, str(tmp), save_as_external_data=True, all_tensors_to_one_file=True, location=tmp_data.name
-        )
-        for tensor in external_data_helper._get_all_tensors(copy):
-            for entry in tensor.external_data:
-                if entry.key == "location":
-                    entry.value = data_name
-        tmp.write_bytes(copy.SerializeToString())
+        # (tensor, its external entries if it stays on disk else whether it had a location, ...)
+        moved: list[tuple[onnx.TensorProto, list[tuple[str, str]] | bool, int, int]] = []
+        try:
+            with tmp_data.open("wb") as out:
+                for tensor in tensors:
+                    source = _source(tensor)
+                    if source is None and (
+                        tensor.data_location == onnx.TensorProto.EXTERNAL or not tensor.HasField("raw_data")
+                    ):
+                        continue
+                    raw = b"" if source is not None else tensor.raw_data
+                    if source is None and len(raw) <= EXTERNAL_ABOVE:
+                        continue
+                    offset = -(-out.tell() // 4096) * 4096  # page-aligned, as onnx does
+                    out.seek(offset)
+                    if source is not None:
+                        file, start, length = source
+                        with open(file, "rb") as src:  # noqa: PTH123
+                            src.seek(start)
+                            _copy_range(src, out, length)
+                        old = [(e.key, e.value) for e in tensor.external_data]
+                    else:
+                        out.write(raw)
+                        # None: its data goes back into raw_data; the flag: whether it had a location
+                        length, old = len(raw), tensor.HasField("data_location")
+                        del raw
+                        tensor.ClearField("raw_data")
+                    _set_external(tensor, data_name, offset, length)
+                    moved.append((tensor, old, offset, length))
+            tmp.write_bytes(model.SerializeToString())
+        finally:
+            _restore(moved, tmp_data)
     return path
+
+
+def _copy_range(src, out, length: int) -> None:
+    left = length
+    while left > 0:
+        chunk = src.read(min(left, _COPY_CHUNK))
+        if not chunk:
+            raise UserError(f"{src.name} ended {left} bytes early while copying external data.")
+        out.write(chunk)
+        left -= len(chunk)
+
+
+def _set_external(tensor: onnx.TensorProto, location: str, offset: int, length: int) -> None:
+    del tensor.external_data[:]
+    for key, value in (("location", location), ("offset", str(offset)), ("length", str(length))):
+        entry = tensor.external_data.add()
+        entry.key, entry.value = key, value
+    tensor.data_location = onnx.TensorProto.EXTERNAL
+
+
+def _restore(moved: list, data_file: Path) -> None:
+    """Puts the tensors :func:`save_onnx` pointed at its data file back as they were."""
+    if not moved:
+        return
+    with data_file.open("rb") as f:
+        for tensor, old, offset, length in moved:
+            del tensor.external_data[:]
+            if isinstance(old, list):  # still on disk where it was
+                for key, value in old:
+                    entry = tensor.external_data.add()
+                    entry.key, entry.value = key, value
+                continue
+            f.seek(offset)
+            tensor.raw_data = f.read(length)
+            tensor.data_location = onnx.TensorProto.DEFAULT
+            if not old:
+                tensor.ClearField("data_location")
 
 
 def default_opset(model: onnx.ModelProto) -> int | None:

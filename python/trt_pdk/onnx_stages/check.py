@@ -176,7 +176,7 @@ class CheckOnnx:
         version = table.resolve_version(self.trt)
         specs = _plugins.discovered_specs() if self._specs is None else dict(self._specs)
         # onnx.checker runs below, once plugin nodes have had their more precise check.
-        model = _model.load_onnx(path, check=False)
+        model = _model.load_onnx(path, check=False, keep_external_above=_model.LOAD_AT_MOST)
         opset = _model.default_opset(model)
         low, high = table.opsets(version)
         if opset is None or not low <= opset <= high:
@@ -198,7 +198,7 @@ class CheckOnnx:
                 attrs_of_plugin_node(spec, node)
         _model.check_model(model, Path(path))
         try:
-            onnx.checker.check_model(model, full_check=True)
+            onnx.checker.check_model(str(path), full_check=True)  # the file: weights stay on disk
         except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
             report.checker_error = str(exc).strip().splitlines()[0]
         try:

@@ -199,7 +199,7 @@ class _Index:
             return self._values[name]
         value = None
         if name in self.initializers and name not in self.graph_inputs:
-            value = numpy_helper.to_array(self.initializers[name])
+            value = _model.tensor_array(self.initializers[name])
         elif name in self.const_nodes:
             node = self.nodes[self.const_nodes[name]]
             attrs = {a.name: a for a in node.attribute}
@@ -701,7 +701,7 @@ class RewriteOnnx:
     def run(self, src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> RewriteResult:
         """Reads `src`, rewrites it and writes `dst` atomically."""
         rules = self.rules()
-        model = _model.load_onnx(src)
+        model = _model.load_onnx(src, keep_external_above=_model.LOAD_AT_MOST)
         result = rewrite_model(model, rules)
         t0 = time.perf_counter()
         _model.save_onnx(model, dst)
