@@ -90,6 +90,16 @@ def test_check_and_rewrite_cli_keep_weights_external(large, tmp_path, capsys):
     onnx.checker.check_model(str(out))
 
 
+def test_simplify_keeps_weights_external(large, tmp_path):
+    out = tmp_path / "simple" / "model.onnx"
+    assert main(["simplify", str(large), "-o", str(out)]) == 0
+    written = onnx.load(str(out), load_external_data=False)
+    matrices = [t for t in written.graph.initializer if t.name.endswith(".W")]
+    assert len(matrices) == 12 and all(t.data_location == onnx.TensorProto.EXTERNAL for t in matrices)
+    assert (out.parent / "model.onnx.data").stat().st_size >= 48 * 2**20
+    onnx.checker.check_model(str(out), full_check=True)
+
+
 def test_rewrite_computes_the_same_numbers(large, tmp_path):
     """The rewritten model (plugin nodes run through their ONNX bodies) vs the original, onnxruntime."""
     import onnxruntime as ort

@@ -113,8 +113,13 @@ class SimplifyOnnx:
         )
 
     def run(self, src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> SimplifyResult:
-        """Reads `src`, simplifies it and writes `dst` atomically."""
-        result = self(_model.load_onnx(src))
+        """Reads `src`, simplifies it and writes `dst` atomically.
+
+        Weights above 1 MiB kept in external data stay on disk and stream into ``dst``'s own
+        data file (a model beyond 2 GB fits in memory as its graph); onnxslim then leaves
+        expressions of those weights (a constant Transpose of a matrix) to TensorRT's folding.
+        """
+        result = self(_model.load_onnx(src, keep_external_above=_model.LOAD_AT_MOST))
         _model.save_onnx(result.model, dst)
         return result
 
