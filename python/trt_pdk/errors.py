@@ -64,9 +64,14 @@ def environment_error(exc: OSError) -> UserError | None:
     return UserError(f"{why}{where} ({exc.strerror}); {fix}.")
 
 
+def strip_ansi(text: str) -> str:
+    """`text` without terminal colour and cursor codes."""
+    return _ANSI.sub("", text)
+
+
 def paragraph(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     """`text` as one paragraph: no ANSI codes, no blank lines, at most `limit` characters."""
-    text = _ANSI.sub("", text).replace("\r", "")
+    text = strip_ansi(text).replace("\r", "")
     lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
     text = "\n".join(lines)
     if len(text) > limit:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from trt_pdk._fs import write_text_atomic
-from trt_pdk.errors import UserError
+from trt_pdk.errors import UserError, strip_ansi
 from trt_pdk.onnx_stages import _model
 
 DEFAULT_OPSET = 18
@@ -190,7 +190,7 @@ def parse_dynamic(
     return out
 
 
-def check_dynamic_axes(model: Any, dynamic: dict[str, dict[int, str]], inputs: Sequence[Any]) -> None:
+def check_dynamic_axes(model: Any, dynamic: dict[str, dict[int, str]]) -> None:
     """Raises UserError when an axis asked to be dynamic came out static in the exported graph.
 
     torch.export fixes an axis silently when the example's size there is 0 or 1, or when the
@@ -308,7 +308,7 @@ class OnnxFromTorch:
                 f"Known case: "
                 f"ReduceMean with computed axes. Export at opset 18 (dynamo's own) or higher instead."
             )
-        check_dynamic_axes(model, dynamic, inputs)
+        check_dynamic_axes(model, dynamic)
         model.ir_version = min(model.ir_version, _model.IR_VERSION)
         _model.save_onnx(model, output)
         log = {
@@ -389,16 +389,13 @@ def _dynamic_shapes(module: Any, inputs: tuple, dynamic: dict[str, dict[int, str
     return out
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
 def export_failure_summary(exc: BaseException) -> str:
     """torch's export error in a few sentences: the cause, where in the model, torch's advice.
 
     torch's own message is dozens of lines with terminal colours, its advice first and the
     cause below; this keeps the cause, the model line that raised it and the first advice.
     """
-    text = _ANSI.sub("", str(exc)).strip()
+    text = strip_ansi(str(exc)).strip()
     lines = [line.rstrip() for line in text.splitlines()]
     head = lines[0] if lines else ""
     cause = ""
@@ -433,11 +430,8 @@ def _write_failure_log(output: Path, exc: BaseException, captured: str) -> Path:
 
     from trt_pdk.errors import crash_folder
 
-    text = (
-        _ANSI.sub("", captured)
-        + "\n"
-        + _ANSI.sub("", "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
-    )
+    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    text = strip_ansi(captured) + "\n" + strip_ansi(trace)
     name = output.name + ".export.log"
     for folder in (output.parent, crash_folder().parent / "logs"):
         try:
