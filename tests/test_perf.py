@@ -1,4 +1,4 @@
-"""Load generator and one-variable-at-a-time tuning against the real embedded Triton."""
+"""Load generator, traffic replay, bucketing ensemble and perf command against the real embedded Triton."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from trt_pdk.errors import UserError
 from trt_pdk.triton import server as srv
 from trt_pdk.triton.demo_model import mlp_onnx
 from trt_pdk.triton.loadgen import Target, closed_loop, open_loop
-from trt_pdk.triton.perf import PerfSettings, ProfileServing
 from trt_pdk.triton.repository import repository_from_onnx
 
 try:
@@ -70,45 +69,6 @@ def test_open_loop_holds_its_rate(server):
     assert r["p99_ms"] < 1000
 
 
-@pytest.mark.slow
-def test_dynamic_batching_doubles_throughput_at_16_clients(server, deploy):
-    settings = PerfSettings(
-        concurrency=[16], duration=2.0, warmup=0.5, instance_counts=[2], preferred_batch_sizes=[[4, 8, 16]]
-    )
-
-    def summary(report):
-        base = report["baseline"]["results"][0]
-        tuned = report["tuned"]["results"][0]
-        return base, tuned
-
-    # A shared 2-core machine has noisy neighbours: one more full attempt before failing.
-    for _attempt in range(2):
-        report = ProfileServing(deploy, "mlp", server.run_dir, settings, state=server.state)()
-        base, tuned = summary(report)
-        if tuned["throughput_rps"] >= 2 * base["throughput_rps"] and tuned["p99_ms"] <= base["p99_ms"]:
-            break
-    assert json.loads((server.run_dir / "perf.json").read_text())["summary"] == report["summary"]
-    assert report["baseline"]["config"]["dynamic_batching"] is False and base["avg_batch_size"] == 1
-    batched = report["steps"][0]
-    db = batched["results"][0]
-    assert (batched["variable"], db["dynamic_batching"], db["concurrency"]) == ("dynamic_batching", True, 16)
-    # Batching alone already helps: requests really are merged into one onnxruntime run.
-    assert db["avg_batch_size"] > 2
-    assert db["throughput_rps"] >= 1.3 * base["throughput_rps"], (base, db)
-    # The target: the tuned config (dynamic batching on) doubles throughput, p99 no worse.
-    assert tuned["dynamic_batching"] is True
-    assert tuned["throughput_rps"] >= 2 * base["throughput_rps"], (base, tuned)
-    assert tuned["p99_ms"] <= base["p99_ms"]
-    assert [s["variable"] for s in report["steps"]] == [
-        "dynamic_batching",
-        "instance_count",
-        "preferred_batch_sizes",
-    ]
-    assert report["summary"]["failed"] == 0
-    # The model is back on its own config afterwards.
-    assert srv.http_get(server.state.http_port, "/v2/models/mlp/ready") == 200
-
-
 def test_variants_change_one_variable():
     from trt_pdk.triton import config as tc
     from trt_pdk.triton.perf import _describe, _variant
@@ -151,3 +111,229 @@ def _argv0(proc: Path) -> str:
         return (proc / "cmdline").read_bytes().split(b"\0", 1)[0].decode()
     except OSError:
         return ""
+
+
+# --------------------------------------------------------------------------- replay and bucketing
+
+
+WIDTH = 128
+LOG = [(1, 1, 30), (1, 2, 12), (2, 1, 8), (1, 3, 5), (1, 7, 3), (4, 16, 2), (1, 24, 1)]  # (batch, seq, count)
+
+
+def _write_log(path: Path, stamps: bool = False) -> Path:
+    rows = []
+    for i, (b, s, c) in enumerate(LOG):
+        row = {"x": [b, s, WIDTH], "count": c}
+        if stamps:
+            row["timestamp"] = 100.0 + 0.1 * i
+        rows.append(json.dumps(row))
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def seq(tmp_path_factory):
+    """A per-token FFN served with its bucketing ensemble, and the traffic it was planned from."""
+    from trt_pdk.profiles import load_traffic, profiles_from_traffic
+    from trt_pdk.triton import bucketing as bk
+    from trt_pdk.triton.config import BatchingOptions
+    from trt_pdk.triton.demo_model import token_mlp_onnx
+
+    root = tmp_path_factory.mktemp("seq")
+    onnx_path = token_mlp_onnx(root / "ffn.onnx", WIDTH, hidden=512)
+    repository_from_onnx(onnx_path, root / "deploy", "ffn", batching=BatchingOptions(max_batch_size=16))
+    log = _write_log(root / "traffic.jsonl")
+    traffic = load_traffic(log)
+    profiles = profiles_from_traffic(traffic, 2).profiles
+    plan = bk.plan_bucketing(onnx_path, traffic, "ffn", profiles=profiles, max_batch_size=16, concurrency=8)
+    assert plan.enabled, plan.reason
+    names = bk.write_bucketing(root / "deploy", "ffn", plan)
+    with srv.TritonServer(root / "deploy", tmp_path_factory.mktemp("seqrun"), models=names) as s:
+        yield {"server": s, "onnx": onnx_path, "log": log, "profiles": profiles, "plan": plan, "root": root}
+
+
+def _seq_target(state, model: str) -> Target:
+    return Target(model, {}, state.http_url, state.grpc_url, state.metrics_url, state.pid, "grpc")
+
+
+def test_replay_sends_exactly_the_logs_shape_mix(seq):
+    from trt_pdk.triton.replay import replay_closed, replay_traffic
+
+    traffic = replay_traffic(seq["log"], seq["profiles"])
+    assert traffic.requests == sum(c for _, _, c in LOG) and len(traffic.shapes) == len(LOG)
+    r = replay_closed(
+        _seq_target(seq["server"].state, "ffn"), traffic, {"x": np.float32}, concurrency=4, duration=0.3
+    )
+    assert r["failed"] == 0 and r["passes"] >= 1
+    # Whole passes only: the shapes sent in the window are the log's counts times the passes.
+    expected = {f"x:{b}x{s}x{WIDTH}": c * r["passes"] for b, s, c in LOG}
+    assert r["histogram"] == expected
+    assert r["distinct_shapes"] == len(LOG)
+    assert [b["name"] for b in r["bands"]] == [b.name for b in traffic.bands]
+    assert sum(b["succeeded"] for b in r["bands"]) == r["succeeded"]
+    # The server's own counters saw the same requests.
+    # The snapshots bracket the window; at each edge at most 4 requests (the clients) are in flight.
+    assert r["server"]["ffn"]["requests"] == pytest.approx(r["succeeded"], abs=2 * 4)
+
+
+def test_bucketing_in_triton_changes_no_unpadded_output(seq):
+    import tritonclient.http as httpclient
+
+    from trt_pdk.triton.demo_model import run_onnx
+
+    state = seq["server"].state
+    edges = seq["plan"].axes[0]["edges"]
+    client = httpclient.InferenceServerClient(state.http_url)
+    rng = np.random.default_rng(3)
+    padded_some = False
+    try:
+        for b, s, _ in LOG:
+            x = rng.standard_normal((b, s, WIDTH)).astype(np.float32)
+            padded_some |= s not in edges
+            want = run_onnx(seq["onnx"], {"x": x})["y"]
+            inp = httpclient.InferInput("x", list(x.shape), "FP32")
+            inp.set_data_from_numpy(x)
+            got = client.infer("ffn_bucketed", [inp]).as_numpy("y")
+            assert got.shape == want.shape
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    finally:
+        client.close()
+    assert padded_some, f"no logged seq length falls between the edges {edges}: nothing was padded"
+
+
+def test_the_server_batches_the_replayed_mix(seq):
+    from trt_pdk.triton import config as tc
+    from trt_pdk.triton.perf import _point_config
+    from trt_pdk.triton.replay import replay_closed, replay_traffic
+    from trt_pdk.triton.repository import validate_repository
+
+    state = seq["server"].state
+    cfg = validate_repository(seq["root"] / "deploy", ["ffn"])[0].config
+    point = {"instance_count": 1, "max_queue_delay_us": 2000, "preferred_batch_sizes": [], "bucketing": True}
+    srv.load_model(state, "ffn", tc.config_to_json(_point_config(cfg, point)))
+    try:
+        traffic = replay_traffic(seq["log"], seq["profiles"])
+        r = replay_closed(
+            _seq_target(state, "ffn_bucketed"), traffic, {"x": np.float32}, concurrency=16, duration=0.5
+        )
+    finally:
+        srv.load_model(state, "ffn")
+    assert r["failed"] == 0
+    ffn = r["server"]["ffn"]
+    # The snapshots bracket the window; at each edge at most 16 requests (the clients) are in flight.
+    assert ffn["requests"] == pytest.approx(r["succeeded"], abs=2 * 16)
+    # Requests of one bucket merged: fewer model executions than requests.
+    assert ffn["avg_batch"] > 1.0, ffn
+
+
+def test_open_loop_replay_follows_the_logs_clock(seq, tmp_path):
+    from trt_pdk.triton.replay import replay_open, replay_traffic
+
+    traffic = replay_traffic(_write_log(tmp_path / "timed.jsonl", stamps=True), seq["profiles"])
+    assert traffic.offsets is not None and traffic.offsets[-1] == pytest.approx(0.6)
+    t0 = time.monotonic()
+    r = replay_open(_seq_target(seq["server"].state, "ffn"), traffic, {"x": np.float32}, speed=2.0)
+    took = time.monotonic() - t0
+    assert r["failed"] == 0 and r["histogram"] == {f"x:{b}x{s}x{WIDTH}": c for b, s, c in LOG}
+    assert r["offered_rps"] == pytest.approx(traffic.requests / 0.3, rel=1e-3)
+    assert 0.3 <= took < 5
+
+
+def _cli(argv: list[str], capsys) -> tuple[int, str, str]:
+    from trt_pdk.cli import main
+
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_perf_refuses_a_negative_duration(seq, capsys):
+    run_dir = seq["server"].run_dir
+    code, out, err = _cli(
+        [
+            "perf",
+            "--model",
+            "ffn",
+            "--traffic",
+            str(seq["log"]),
+            "--run-dir",
+            str(run_dir),
+            "--duration",
+            "-1",
+        ],
+        capsys,
+    )
+    assert code == 2 and out == ""
+    assert "duration must be a positive number of seconds, got -1.0" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (run_dir / "perf.json").exists()
+
+
+def test_perf_whose_every_request_fails_exits_2_with_one_paragraph(seq, capsys, tmp_path):
+    log = tmp_path / "wrong.jsonl"
+    log.write_text(json.dumps({"x": [1, 2, WIDTH + 1], "count": 5}) + "\n")  # not the model's width
+    run_dir = seq["server"].run_dir
+    code, out, err = _cli(
+        [
+            "perf",
+            "--model",
+            "ffn",
+            "--traffic",
+            str(log),
+            "--run-dir",
+            str(run_dir),
+            "--search",
+            "none",
+            "--duration",
+            "0.2",
+        ],
+        capsys,
+    )
+    assert code == 2 and out == ""
+    assert "every one of the 5 requests of the baseline replay failed" in err
+    assert "Traceback" not in err and len([x for x in err.splitlines() if "error:" in x]) == 1
+    # The model is back on its own config and still serves.
+    assert srv.http_get(seq["server"].state.http_port, "/v2/models/ffn/ready") == 200
+
+
+def test_server_killed_mid_perf_is_one_clear_error_and_leaves_nothing(seq, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+
+    def kill_when_up():
+        for _ in range(300):
+            state = srv.read_state(run_dir)
+            if state is not None:
+                time.sleep(1.5)
+                os.kill(state.pid, signal.SIGKILL)
+                return
+            time.sleep(0.1)
+
+    killer = threading.Thread(target=kill_when_up, daemon=True)
+    killer.start()
+    code, _, err = _cli(
+        [
+            "perf",
+            "--model",
+            "ffn",
+            "--traffic",
+            str(seq["log"]),
+            "--repository",
+            str(seq["root"] / "deploy"),
+            "--run-dir",
+            str(run_dir),
+            "--no-bucketing",
+            "--duration",
+            "30",
+        ],
+        capsys,
+    )
+    killer.join()
+    assert code == 2 and "died during the measurement" in err and "Traceback" not in err
+    assert not (run_dir / "perf.json").exists()
+    stub = str(run_dir.resolve() / "backends" / "python" / "triton_python_backend_stub")
+    for _ in range(50):
+        if not any(p.name.isdigit() and _argv0(p) == stub for p in Path("/proc").iterdir()):
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"a stub of the killed server is still running ({stub})")

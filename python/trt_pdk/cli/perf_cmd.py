@@ -1,8 +1,9 @@
-"""``trt-pdk perf``: load a served model (closed and open loop), tune batching one step at a time."""
+"""``trt-pdk perf``: replay a traffic log against a served model, bucket shapes, search serving configs."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from trt_pdk.errors import UserError
@@ -11,24 +12,32 @@ from trt_pdk.errors import UserError
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "perf",
-        help="measure a Triton model: latency percentiles, throughput, batching tuned one step at a time",
+        help="replay a traffic log against a Triton model; shape bucketing and a config search",
         description=(
-            "Runs our asyncio load generator against a model on the embedded Triton (started here "
-            "on --repository, or the one serving --run-dir). Writes RUN_DIR/perf.json."
+            "Replays TRAFFIC (its shape mix in recorded proportions, closed loop at --concurrency "
+            "clients; open loop on its timestamps when it has them) against a model on the embedded "
+            "Triton (started here on --repository, or the one serving --run-dir), per traffic band and "
+            "overall; plans shape bucketing from the same traffic and searches instance count x dynamic "
+            "batching x bucketing with p99 no worse than the baseline. Writes RUN_DIR/perf.json."
         ),
     )
     p.add_argument("--model", required=True)
+    p.add_argument("--traffic", type=Path, required=True, help="traffic log (.jsonl/.csv/.json) to replay")
+    p.add_argument(
+        "--profiles", type=Path, help="profiles.json naming the traffic bands (default: planned here)"
+    )
     p.add_argument("--repository", type=Path, help="deployment folder (default: the running server's)")
     p.add_argument("--run-dir", type=Path, required=True, help="server run folder; perf.json goes here")
-    p.add_argument("--concurrency", default="1,4,16", help="closed-loop client counts (comma list)")
-    p.add_argument("--rate", default="", help="open-loop Poisson rates, requests/s (comma list)")
-    p.add_argument("--duration", type=float, default=3.0, help="seconds measured per level")
-    p.add_argument("--warmup", type=float, default=1.0, help="seconds discarded per level")
+    p.add_argument("--onnx", type=Path, help="the served ONNX graph (default: the repository's model.onnx)")
+    p.add_argument("--concurrency", type=int, default=16, help="closed-loop clients (default 16)")
+    p.add_argument("--duration", type=float, default=2.0, help="least seconds measured per candidate")
+    p.add_argument("--speed", type=float, default=1.0, help="open-loop replay speed-up of the log's clock")
     p.add_argument("--protocol", choices=["grpc", "http"], default="grpc")
-    p.add_argument("--request-batch", type=int, default=1, help="batch size of each request")
-    p.add_argument("--target-concurrency", type=int, default=16, help="where tuning decides")
-    p.add_argument("--no-tune", action="store_true", help="baseline only")
-    p.add_argument("--inputs", type=Path, help=".npz request tensors (default: random from the config)")
+    p.add_argument("--search", choices=["quick", "exhaustive", "none"], default="quick")
+    p.add_argument("--no-tune", action="store_true", help="baseline only (same as --search none)")
+    p.add_argument("--no-bucketing", action="store_true", help="do not plan or try shape bucketing")
+    p.add_argument("--instance-counts", default="1,2", help="instance counts to search (comma list)")
+    p.add_argument("--max-queue-delays", default="100,500,2000", help="batcher delays to search, us")
     p.set_defaults(func=_perf)
 
 
@@ -40,19 +49,18 @@ def _numbers(text: str, kind, what: str) -> list:
 
 
 def _perf(args) -> int:
-    from trt_pdk.triton.perf import PerfSettings, ProfileServing
+    from trt_pdk.triton.perf import PerfOptions, ServingTraffic, run_perf
     from trt_pdk.triton.server import pid_alive, read_state
-    from trt_pdk.triton.verify import load_arrays
 
-    settings = PerfSettings(
-        concurrency=_numbers(args.concurrency, int, "--concurrency"),
-        rates=_numbers(args.rate, float, "--rate"),
+    options = PerfOptions(
+        concurrency=args.concurrency,
         duration=args.duration,
-        warmup=args.warmup,
         protocol=args.protocol,
-        request_batch=args.request_batch,
-        target_concurrency=args.target_concurrency,
-        tune=not args.no_tune,
+        speed=args.speed,
+        search="none" if args.no_tune else args.search,
+        bucketing=not args.no_bucketing,
+        instance_counts=_numbers(args.instance_counts, int, "--instance-counts"),
+        max_queue_delays_us=_numbers(args.max_queue_delays, int, "--max-queue-delays"),
     )
     state = read_state(args.run_dir)
     if state is not None and not pid_alive(state.pid):
@@ -63,7 +71,23 @@ def _perf(args) -> int:
             f"no running server in {args.run_dir} and no --repository: pass --repository DIR to "
             "start one here."
         )
-    inputs = load_arrays(args.inputs, "request inputs") if args.inputs else None
-    report = ProfileServing(repository, args.model, args.run_dir, settings, state=state, inputs=inputs)()
+    report = run_perf(
+        repository,
+        args.model,
+        args.run_dir,
+        ServingTraffic(args.traffic, _profiles(args)),
+        options,
+        state=state,
+        onnx_model=args.onnx,
+        log=lambda message: print(f"perf: {message}", file=sys.stderr, flush=True),
+    )
     print(json.dumps(report["summary"] | {"perf_json": str(Path(args.run_dir) / "perf.json")}, indent=2))
     return 0
+
+
+def _profiles(args) -> list[dict]:
+    from trt_pdk.profiles import load_profiles, load_traffic, profiles_from_traffic
+
+    if args.profiles:
+        return load_profiles(args.profiles)
+    return profiles_from_traffic(load_traffic(args.traffic), "auto").profiles

@@ -13,13 +13,21 @@ from pathlib import Path
 from trt_pdk._fs import write_text_atomic
 from trt_pdk.errors import UserError
 from trt_pdk.profiles._plan import COST_MODELS, ProfilePlan, profiles_from_traffic, route
-from trt_pdk.profiles._traffic import Traffic, load_traffic, traffic_from_rows
+from trt_pdk.profiles._traffic import (
+    LoggedRequest,
+    Traffic,
+    load_request_log,
+    load_traffic,
+    traffic_from_rows,
+)
 
 __all__ = [
     "COST_MODELS",
+    "LoggedRequest",
     "ProfilePlan",
     "Traffic",
     "load_profiles",
+    "load_request_log",
     "load_traffic",
     "model_dims_from_onnx",
     "plot_plan",
@@ -88,7 +96,7 @@ def model_dims_from_onnx(path: str | Path) -> dict[str, list[int | None]]:
 
 
 def plot_plan(traffic: Traffic, plan: ProfilePlan, path: str | Path) -> Path:
-    """PNG: traffic histogram along the first planned axis, with the profile bands shaded."""
+    """PNG: one panel per planned (dynamic) axis, its traffic histogram with each profile's range shaded."""
     try:
         import matplotlib
 
@@ -98,25 +106,32 @@ def plot_plan(traffic: Traffic, plan: ProfilePlan, path: str | Path) -> Path:
         raise UserError("Plotting needs matplotlib: pip install matplotlib (or drop --plot).") from None
     if not plan.axes:
         raise UserError("Every request has the same shape: there is nothing to plot.")
-    name, dim = plan.axes[0][0]
-    idx = traffic.inputs.index(name)
-    values: dict[int, float] = {}
-    for shape, count in zip(traffic.shapes, traffic.counts, strict=False):
-        values[shape[idx][dim]] = values.get(shape[idx][dim], 0.0) + float(count)
-    xs = sorted(values)
-    fig, ax = plt.subplots(figsize=(9, 4))
-    ax.bar(xs, [values[v] for v in xs], width=max(1.0, (xs[-1] - xs[0]) / 400), color="#333333")
+    fig, axes = plt.subplots(len(plan.axes), 1, figsize=(9, 3.2 * len(plan.axes)), squeeze=False)
     colors = plt.get_cmap("tab10")
-    for i, prof in enumerate(plan.profiles):
-        lo, hi = prof[name]["min"][dim], prof[name]["max"][dim]
-        ax.axvspan(lo - 0.5, hi + 0.5, alpha=0.18, color=colors(i % 10), label=f"profile {i}: {lo}..{hi}")
-    ax.set_xlabel(f"{name}[{dim}]")
-    ax.set_ylabel("requests")
-    ax.set_title(
+    for panel, group in zip(axes[:, 0], plan.axes, strict=True):
+        name, dim = group[0]
+        idx = traffic.inputs.index(name)
+        values: dict[int, float] = {}
+        for shape, count in zip(traffic.shapes, traffic.counts, strict=False):
+            values[shape[idx][dim]] = values.get(shape[idx][dim], 0.0) + float(count)
+        xs = sorted(values)
+        panel.bar(xs, [values[v] for v in xs], width=max(1.0, (xs[-1] - xs[0]) / 400) * 0.8, color="#333333")
+        for i, prof in enumerate(plan.profiles):
+            lo, hi = prof[name]["min"][dim], prof[name]["max"][dim]
+            panel.axvspan(
+                lo - 0.5 + 0.04 * i, hi + 0.5 - 0.04 * i, alpha=0.18, color=colors(i % 10),
+                label=f"profile {i}: {lo}..{hi}",
+            )  # fmt: skip
+        tied = ", ".join(f"{n}[{d}]" for n, d in group[1:])
+        panel.set_xlabel(f"{name}[{dim}]" + (f" (= {tied})" if tied else ""))
+        panel.set_ylabel("requests")
+        if xs[-1] / max(xs[0], 1) > 50:
+            panel.set_xscale("symlog", linthresh=8)
+        panel.legend(fontsize="small")
+    axes[0, 0].set_title(
         f"{plan.k} profiles, {plan.cost_model}: {plan.cost:.4g} "
         f"vs {plan.single_profile_cost:.4g} with one profile"
     )
-    ax.legend(fontsize="small")
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -97,6 +97,16 @@ def _parse_shape(text: str, where: str) -> list[int]:
     return [int(p) for p in parts]
 
 
+def _timestamp(obj: dict, where: str) -> float | None:
+    for key in ("timestamp", "time", "ts"):
+        if key in obj and obj[key] is not None:
+            value = obj[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise UserError(f"{where}: {key} must be a number of seconds, got {value!r}.")
+            return float(value)
+    return None
+
+
 def _row_from_obj(obj: object, where: str) -> tuple[dict[str, list[int]], float]:
     if not isinstance(obj, dict):
         raise UserError(f"{where}: expected an object mapping input names to shapes, got {_show(obj)}.")
@@ -115,8 +125,23 @@ def _row_from_obj(obj: object, where: str) -> tuple[dict[str, list[int]], float]
     return out, count
 
 
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One row of a traffic log, in log order: its shapes, how many requests, when (seconds)."""
+
+    shapes: dict[str, list[int]]
+    count: float
+    timestamp: float | None
+
+
 def load_traffic(path: str | Path) -> Traffic:
-    """Reads a traffic log.
+    """Reads a traffic log as a histogram of shapes (formats: :func:`load_request_log`)."""
+    rows = load_request_log(path)
+    return traffic_from_rows([(r.shapes, r.count) for r in rows], str(path))
+
+
+def load_request_log(path: str | Path) -> list[LoggedRequest]:
+    """Reads a traffic log row by row, keeping its order and timestamps.
 
     Formats (chosen by suffix):
         ``.jsonl``: one JSON object per request, ``{"input_ids": [1, 128], "count": 3}`` or
@@ -124,6 +149,8 @@ def load_traffic(path: str | Path) -> Traffic:
         ``.csv``: a header with input names (and optional ``count``/``timestamp``);
         shapes written ``1x128`` or ``[1,128]``.
         ``.json``: a histogram, a list of such objects or ``{"histogram": [...]}``.
+    A timestamp (``timestamp``, ``time`` or ``ts``, seconds) is optional; the rows are
+    checked as :func:`traffic_from_rows` checks them.
     """
     path = Path(path)
     if path.is_dir():
@@ -146,7 +173,7 @@ def load_traffic(path: str | Path) -> Traffic:
             f"Traffic file {path} is not UTF-8 text (byte {exc.start} is {exc.object[exc.start]:#04x}): "
             "it is binary or in another encoding. Pass a .jsonl, .csv or .json log of request shapes."
         ) from None
-    rows: list[tuple[dict[str, list[int]], float]] = []
+    rows: list[LoggedRequest] = []
     suffix = path.suffix.lower()
     if suffix == ".csv":
         try:
@@ -159,10 +186,14 @@ def load_traffic(path: str | Path) -> Traffic:
                 raise UserError(f"{where}: this row has a different number of fields than the header.")
             try:
                 count = float(rec.pop("count", None) or 1)
+                stamp = next((rec.pop(k) for k in ("timestamp", "time", "ts") if rec.get(k)), None)
+                stamp = float(stamp) if stamp is not None else None
+                if stamp is not None and not math.isfinite(stamp):
+                    raise ValueError(stamp)
             except ValueError:
-                raise UserError(f"{where}: the count column must be a number.") from None
+                raise UserError(f"{where}: the count and timestamp columns must be numbers.") from None
             shapes = {k: _parse_shape(v, where) for k, v in rec.items() if k and k not in _META}
-            rows.append((shapes, count))
+            rows.append(LoggedRequest(shapes, count, stamp))
     elif suffix == ".json":
         try:
             data = json.loads(text)
@@ -172,7 +203,9 @@ def load_traffic(path: str | Path) -> Traffic:
             data = data.get("histogram", data.get("requests"))
         if not isinstance(data, list):
             raise UserError(f"{path}: expected a list of {{shapes, count}} or {{'histogram': [...]}}.")
-        rows = [_row_from_obj(o, f"{path}[{i}]") for i, o in enumerate(data)]
+        for i, o in enumerate(data):
+            shapes, count = _row_from_obj(o, f"{path}[{i}]")
+            rows.append(LoggedRequest(shapes, count, _timestamp(o, f"{path}[{i}]")))
     else:
         for i, line in enumerate(text.splitlines(), 1):
             if not line.strip():
@@ -183,5 +216,7 @@ def load_traffic(path: str | Path) -> Traffic:
                 raise UserError(
                     f"{path}:{i} is not a JSON object ({_show(str(exc))}); write one request per line."
                 ) from None
-            rows.append(_row_from_obj(obj, f"{path}:{i}"))
-    return traffic_from_rows(rows, str(path))
+            shapes, count = _row_from_obj(obj, f"{path}:{i}")
+            rows.append(LoggedRequest(shapes, count, _timestamp(obj, f"{path}:{i}")))
+    traffic_from_rows([(r.shapes, r.count) for r in rows], str(path))  # validates every row
+    return rows

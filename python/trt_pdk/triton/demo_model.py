@@ -61,6 +61,61 @@ def mlp_onnx(
     return path
 
 
+def token_mlp_onnx(
+    path: str | Path,
+    width: int = 768,
+    *,
+    hidden: int = 3072,
+    mix_over_seq: bool = False,
+    seed: int = 0,
+) -> Path:
+    """A transformer-style FFN applied per token: ``x [batch, seq, width] -> y [batch, seq, width]``.
+
+    ``y = x + relu(x @ W_up + b) @ W_down`` row by row, so padding ``seq`` leaves the rows
+    of the real tokens unchanged. With ``mix_over_seq`` the hidden activations are centred
+    over ``seq`` first (as a normalization over the sequence would): padding changes them.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    w_up = (rng.standard_normal((width, hidden)) / np.sqrt(width)).astype(np.float32)
+    b_up = (0.01 * rng.standard_normal(hidden)).astype(np.float32)
+    w_down = (rng.standard_normal((hidden, width)) / np.sqrt(hidden)).astype(np.float32)
+    inits = [numpy_helper.from_array(a, n) for a, n in ((w_up, "w_up"), (b_up, "b_up"), (w_down, "w_down"))]
+    nodes = [
+        helper.make_node("MatMul", ["x", "w_up"], ["up"]),
+        helper.make_node("Add", ["up", "b_up"], ["pre"]),
+    ]
+    if mix_over_seq:
+        inits.append(numpy_helper.from_array(np.array([1], np.int64), "seq_axis"))
+        nodes += [
+            helper.make_node("ReduceMean", ["pre", "seq_axis"], ["mean"], keepdims=1),
+            helper.make_node("Sub", ["pre", "mean"], ["centred"]),
+            helper.make_node("Relu", ["centred"], ["act"]),
+        ]
+    else:
+        nodes.append(helper.make_node("Relu", ["pre"], ["act"]))
+    nodes += [
+        helper.make_node("MatMul", ["act", "w_down"], ["down"]),
+        helper.make_node("Add", ["x", "down"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "trt_pdk_token_mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq", width])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "seq", width])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = IR_VERSION
+    onnx.checker.check_model(model)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
+
+
 def run_onnx(path: str | Path, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Runs an ONNX model on the CPU with onnxruntime: the reference for verify."""
     import onnxruntime as ort

@@ -58,27 +58,18 @@ class _Client:
     taken from the server). HTTP: tritonclient's aio client.
     """
 
-    def __init__(self, target: Target):
-        from trt_pdk.triton.config import client_datatype, triton_dtype
-
+    def __init__(self, target: Target, payloads: list[dict[str, np.ndarray]] | None = None):
         self.target = target
         url = target.grpc_url if target.protocol == "grpc" else target.http_url
         if target.protocol not in ("grpc", "http"):
             raise UserError(f"protocol {target.protocol!r} is not one of grpc, http.")
         if not url:
             raise UserError(f"no {target.protocol} address for the server.")
-        arrays = {n: np.ascontiguousarray(a) for n, a in target.inputs.items()}
-        dtypes = {n: client_datatype(triton_dtype(a.dtype.name)) for n, a in arrays.items()}
+        payloads = payloads if payloads is not None else [target.inputs]
         if target.protocol == "grpc":
             import grpc
-            from tritonclient.grpc import service_pb2, service_pb2_grpc
+            from tritonclient.grpc import service_pb2_grpc
 
-            request = service_pb2.ModelInferRequest(model_name=target.model)
-            for name, arr in arrays.items():
-                t = request.inputs.add()
-                t.name, t.datatype = name, dtypes[name]
-                t.shape.extend(arr.shape)
-                request.raw_input_contents.append(arr.tobytes())
             self.channel = grpc.aio.insecure_channel(
                 url,
                 options=[
@@ -87,24 +78,22 @@ class _Client:
                 ],
             )
             self.call = service_pb2_grpc.GRPCInferenceServiceStub(self.channel).ModelInfer
-            self.request = request
+            self.requests = [_grpc_request(target.model, p) for p in payloads]
             self.client = None
         else:
             import tritonclient.http.aio as mod
 
             self.client = mod.InferenceServerClient(url)
-            self.inputs = []
-            for name, arr in arrays.items():
-                t = mod.InferInput(name, list(arr.shape), dtypes[name])
-                t.set_data_from_numpy(arr)
-                self.inputs.append(t)
+            self.requests = [_http_inputs(mod, p) for p in payloads]
 
-    async def infer(self) -> None:
+    async def infer(self, which: int = 0) -> None:
+        """Sends payload ``which`` (its index in the payload list) and waits for the answer."""
         if self.client is None:
-            await self.call(self.request, timeout=self.target.request_timeout)
+            await self.call(self.requests[which], timeout=self.target.request_timeout)
         else:
             await asyncio.wait_for(
-                self.client.infer(self.target.model, self.inputs), timeout=self.target.request_timeout
+                self.client.infer(self.target.model, self.requests[which]),
+                timeout=self.target.request_timeout,
             )
 
     async def close(self) -> None:
@@ -112,6 +101,37 @@ class _Client:
             await self.channel.close()
         else:
             await self.client.close()
+
+
+def _datatypes(arrays: dict[str, np.ndarray]) -> dict[str, str]:
+    from trt_pdk.triton.config import client_datatype, triton_dtype
+
+    return {n: client_datatype(triton_dtype(a.dtype.name)) for n, a in arrays.items()}
+
+
+def _grpc_request(model: str, payload: dict[str, np.ndarray]):
+    from tritonclient.grpc import service_pb2
+
+    arrays = {n: np.ascontiguousarray(a) for n, a in payload.items()}
+    dtypes = _datatypes(arrays)
+    request = service_pb2.ModelInferRequest(model_name=model)
+    for name, arr in arrays.items():
+        t = request.inputs.add()
+        t.name, t.datatype = name, dtypes[name]
+        t.shape.extend(arr.shape)
+        request.raw_input_contents.append(arr.tobytes())
+    return request
+
+
+def _http_inputs(mod, payload: dict[str, np.ndarray]) -> list:
+    arrays = {n: np.ascontiguousarray(a) for n, a in payload.items()}
+    dtypes = _datatypes(arrays)
+    inputs = []
+    for name, arr in arrays.items():
+        t = mod.InferInput(name, list(arr.shape), dtypes[name])
+        t.set_data_from_numpy(arr)
+        inputs.append(t)
+    return inputs
 
 
 # --------------------------------------------------------------------------- CPU, metrics
@@ -178,19 +198,62 @@ _METRICS = (
 
 def scrape_metrics(url: str | None, model: str) -> dict[str, float]:
     """Sums the per-model inference counters of Triton's Prometheus ``/metrics`` (all versions)."""
-    if not url:
+    every = scrape_all_metrics(url)
+    if not url or every is None:
         return {}
+    return every.get(model, dict.fromkeys(_METRICS, 0.0))
+
+
+_SAMPLE = re.compile(r"^(\w+)\{([^}]*)\}\s+([0-9.eE+-]+)$")
+_MODEL_LABEL = re.compile(r'model="([^"]*)"')
+
+
+def scrape_all_metrics(url: str | None) -> dict[str, dict[str, float]] | None:
+    """Model -> its inference counters (summed over versions); None when /metrics cannot be read."""
+    if not url:
+        return None
     try:
         with urllib.request.urlopen(url, timeout=5) as r:
             text = r.read().decode()
     except OSError:
-        return {}
-    out = dict.fromkeys(_METRICS, 0.0)
-    pattern = re.compile(r"^(\w+)\{([^}]*)\}\s+([0-9.eE+-]+)$")
+        return None
+    out: dict[str, dict[str, float]] = {}
     for line in text.splitlines():
-        m = pattern.match(line)
-        if m and m.group(1) in out and f'model="{model}"' in m.group(2):
-            out[m.group(1)] += float(m.group(3))
+        m = _SAMPLE.match(line)
+        if not m or m.group(1) not in _METRICS:
+            continue
+        label = _MODEL_LABEL.search(m.group(2))
+        if label:
+            counters = out.setdefault(label.group(1), dict.fromkeys(_METRICS, 0.0))
+            counters[m.group(1)] += float(m.group(3))
+    return out
+
+
+def batching_by_model(before: dict | None, after: dict | None) -> dict[str, dict]:
+    """Per model, from two /metrics snapshots: requests, executions and the average batch.
+
+    ``avg_batch`` is requests per model execution (``nv_inference_request_success`` over
+    ``nv_inference_exec_count``): how many client requests the server merged per run;
+    ``avg_batch_items`` counts batch items instead (a request of batch 4 is 4 items).
+    """
+    if not before or not after:
+        return {}
+    out = {}
+    for model, now in after.items():
+        then = before.get(model, {})
+        d = {k: now.get(k, 0.0) - then.get(k, 0.0) for k in _METRICS}
+        ok, execs = d["nv_inference_request_success"], d["nv_inference_exec_count"]
+        if ok <= 0 and d["nv_inference_request_failure"] <= 0:
+            continue
+        out[model] = {
+            "requests": int(ok),
+            "failures": int(d["nv_inference_request_failure"]),
+            "executions": int(execs),
+            "avg_batch": round(ok / execs, 2) if execs else None,
+            "avg_batch_items": round(d["nv_inference_count"] / execs, 2) if execs else None,
+            "queue_us_avg": round(d["nv_inference_queue_duration_us"] / ok, 1) if ok else None,
+            "compute_us_avg": round(d["nv_inference_compute_infer_duration_us"] / ok, 1) if ok else None,
+        }
     return out
 
 

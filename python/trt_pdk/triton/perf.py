@@ -1,19 +1,32 @@
-"""Serving profiles: measure a baseline, then tune one variable at a time, keep baseline vs tuned.
+"""Serving measured on the traffic it will see: replay, bucketing, config search.
 
-The variables, in order: dynamic batching (off -> on), instance count, preferred batch
-sizes, max queue delay. Each candidate config is loaded into the running server through Triton's load API
-with a config override (the repository on disk is never rewritten), measured at every
-concurrency level (closed loop) and rate (open loop), and kept only if it raises the
-throughput at ``target_concurrency`` by at least ``min_gain``, with a p99 at most
-``p99_slack`` worse than the best so far and never worse than the baseline's ("p99 no
-worse" is part of the choice, not only of the report).
-At the end the model is reloaded with its own config.pbtxt.
+:func:`measure_serving` (``trt-pdk perf`` and the pipeline's perf stage):
+
+1. the traffic log is replayed (:mod:`trt_pdk.triton.replay`): its shape mix in recorded
+   proportions at ``concurrency`` clients, whole passes, per traffic band (the profile
+   planner's profiles) and overall;
+2. shape bucketing is planned from the same traffic (:mod:`trt_pdk.triton.bucketing`),
+   turned on only for axes whose padding the numeric check on the served graph shows to
+   leave the unpadded outputs unchanged, and written as the ensemble ``<model>_bucketed``;
+3. the config space (instance count x dynamic batching max queue delay / off x preferred
+   batch sizes x bucketing) is searched quickly by hill climbing from the baseline (one
+   instance, no batching, no bucketing), every candidate measured on the replay and kept
+   only with p99 <= the baseline's (:mod:`trt_pdk.triton.search`);
+4. baseline and winner are measured again back to back (a paired sample), each band is
+   replayed alone for both, and, when the log has timestamps, both are replayed open
+   loop on the log's clock.
+
+Candidate configs are loaded through Triton's load API with a config override (the
+model's config.pbtxt on disk is never rewritten); at the end the model is reloaded with
+its own config.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import platform
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -22,47 +35,79 @@ import numpy as np
 from trt_pdk._fs import write_text_atomic
 from trt_pdk.errors import UserError
 from trt_pdk.triton import config as tc
-from trt_pdk.triton.loadgen import Target, closed_loop, open_loop
+from trt_pdk.triton.loadgen import Target
 from trt_pdk.triton.repository import validate_repository
-from trt_pdk.triton.server import ServerState, TritonServer, load_model
+from trt_pdk.triton.server import ServerState, TritonServer, load_model, pid_alive
 
 
 @dataclass
-class PerfSettings:
-    """What to measure.
+class PerfOptions:
+    """What to measure and search.
 
     Args:
-        concurrency: closed-loop client counts (default 1, 4, 16).
-        rates: open-loop Poisson rates in requests/s (default none).
-        duration / warmup: seconds measured / discarded per level (default 3 / 1).
+        concurrency: closed-loop clients of the replay (default 16).
+        duration: least seconds measured per candidate; whole passes of the log are
+            measured, at least one (default 2).
         protocol: ``grpc`` (default) or ``http``.
-        request_batch: batch size of each request (default 1).
-        target_concurrency: where tuning decisions are made (default 16).
-        min_gain: relative throughput gain a change must bring to be kept (default 0.05).
-        p99_slack: how much worse than the best so far p99 may get for a kept change
-            (default 0.10 = +10 %); a kept change is never worse than the baseline's p99.
-        tune: run the one-variable-at-a-time steps (default True); else baseline only.
-        instance_counts / preferred_batch_sizes / max_queue_delays_us: candidate values of
-            those steps (the batcher's own delay is 100 us until a step changes it).
-        recheck: when tuning changed the config, measure baseline and tuned once more, back
-            to back at ``target_concurrency`` (``summary["recheck"]``): a second, paired
-            sample of the speedup, so the noise of a shared machine shows in the report.
+        speed: open-loop replay on the log's timestamps, this many times faster (default
+            1.0; ignored without timestamps, which the result says).
+        search: ``quick`` (hill climbing, default), ``exhaustive`` or ``none`` (baseline only).
+        bucketing: plan and try shape bucketing (default True).
+        instance_counts / max_queue_delays_us / preferred_batch_sizes: the grid.
+        min_gain: relative throughput gain a search step must bring (default 0.05).
+        recheck: measure baseline and winner again, back to back (default True).
+        per_band: replay each band alone for baseline and winner (default True).
+        budget_s: the search stops starting candidates after this many seconds (default 75).
     """
 
-    concurrency: list[int] = field(default_factory=lambda: [1, 4, 16])
-    rates: list[float] = field(default_factory=list)
-    duration: float = 3.0
-    warmup: float = 1.0
+    concurrency: int = 16
+    duration: float = 2.0
     protocol: str = "grpc"
-    request_batch: int = 1
-    target_concurrency: int = 16
+    speed: float = 1.0
+    search: str = "quick"
+    bucketing: bool = True
+    instance_counts: list[int] = field(default_factory=lambda: [1, 2])
+    max_queue_delays_us: list[int] = field(default_factory=lambda: [100, 500, 2000])
+    preferred_batch_sizes: list[list[int]] = field(default_factory=lambda: [[], [4, 8, 16]])
     min_gain: float = 0.05
-    p99_slack: float = 0.10
-    tune: bool = True
-    instance_counts: list[int] = field(default_factory=lambda: [2])
-    preferred_batch_sizes: list[list[int]] = field(default_factory=lambda: [[4, 8, 16]])
-    max_queue_delays_us: list[int] = field(default_factory=list)
     recheck: bool = True
+    per_band: bool = True
+    budget_s: float = 75.0
+
+    def __post_init__(self) -> None:
+        def need(ok: bool, what: str) -> None:
+            if not ok:
+                raise UserError(f"perf: {what}")
+
+        need(
+            isinstance(self.concurrency, int) and self.concurrency >= 1,
+            f"concurrency must be a whole number >= 1, got {self.concurrency!r}.",
+        )
+        need(
+            isinstance(self.duration, int | float) and math.isfinite(self.duration) and self.duration > 0,
+            f"duration must be a positive number of seconds, got {self.duration!r}; pass e.g. --duration 2.",
+        )
+        need(self.protocol in ("grpc", "http"), f"protocol must be grpc or http, got {self.protocol!r}.")
+        need(math.isfinite(self.speed) and self.speed > 0, f"speed must be > 0, got {self.speed!r}.")
+        need(
+            self.search in ("quick", "exhaustive", "none"),
+            f"search must be quick, exhaustive or none, got {self.search!r}.",
+        )
+        need(
+            bool(self.instance_counts) and all(isinstance(n, int) and n >= 1 for n in self.instance_counts),
+            f"instance counts must be whole numbers >= 1, got {self.instance_counts!r}.",
+        )
+        need(
+            bool(self.max_queue_delays_us)
+            and all(isinstance(d, int) and d >= 0 for d in self.max_queue_delays_us),
+            f"max queue delays must be whole microseconds >= 0, got {self.max_queue_delays_us!r}.",
+        )
+        need(
+            all(all(isinstance(s, int) and s >= 1 for s in p) for p in self.preferred_batch_sizes),
+            f"preferred batch sizes must be lists of sizes >= 1, got {self.preferred_batch_sizes!r}.",
+        )
+        need(self.min_gain >= 0, f"min_gain must be >= 0, got {self.min_gain!r}.")
+        need(self.budget_s > 0, f"budget_s must be > 0, got {self.budget_s!r}.")
 
 
 def _describe(cfg) -> dict:
@@ -113,177 +158,465 @@ def sample_inputs(cfg, batch: int = 1, seed: int = 0) -> dict[str, np.ndarray]:
     return out
 
 
-class ProfileServing:
-    """Baseline and one-variable-at-a-time tuning of a model's serving config.
+# --------------------------------------------------------------------------- the measurement
 
-    Args:
-        repository: deployment folder / model repository holding ``model``.
-        model: model name.
-        run_dir: where the server runs (when we start it) and ``perf.json`` is written.
-        settings: :class:`PerfSettings`.
-        state: an already running server (``serve --detach``); default: start one here.
-        inputs: request tensors (default: random, from the config).
 
-    Calling it returns (and writes to ``run_dir/perf.json``)::
+@dataclass
+class ServingTraffic:
+    """The traffic log to replay and the planner's profiles that name its bands."""
 
-        {"model", "machine", "settings",
-         "baseline": {"config": {...}, "results": [result, ...]},
-         "steps": [{"variable", "value", "config", "results", "kept"}],
-         "tuned": {"config", "results"}, "summary": {...}}
+    log: Path
+    profiles: list[dict] | None = None
 
-    where each ``result`` is ``{"dynamic_batching", "instance_count", "concurrency" or
-    "rate_rps", "throughput_rps", "p50_ms", "p95_ms", "p99_ms", "max_ms", "failed", ...}``.
-    """
 
-    def __init__(
-        self,
-        repository: str | Path,
-        model: str,
-        run_dir: str | Path,
-        settings: PerfSettings | None = None,
-        *,
-        state: ServerState | None = None,
-        inputs: dict[str, np.ndarray] | None = None,
-    ):
-        self.repository = Path(repository)
-        self.model = model
-        self.run_dir = Path(run_dir)
-        self.settings = settings or PerfSettings()
-        self.state = state
-        self.inputs = inputs
+def _point_config(file_cfg, point: dict):
+    """The model config of a grid point (bucketing is a routing choice, not a config field)."""
+    delay = point["max_queue_delay_us"]
+    cfg = _variant(file_cfg, dynamic_batching=delay is not None, instance_count=point["instance_count"])
+    if delay is not None:
+        cfg = _variant(cfg, max_queue_delay_us=delay, preferred_batch_sizes=point["preferred_batch_sizes"])
+    return cfg
 
-    def __call__(self) -> dict:
-        entry = validate_repository(self.repository, [self.model])[0]
-        if self.state is not None:
-            return self._run(self.state, entry.config)
-        with TritonServer(self.repository, self.run_dir, models=[self.model]) as server:
-            return self._run(server.state, entry.config)
 
-    def _measure(self, state: ServerState, cfg, levels: list[int] | None = None) -> list[dict]:
-        """Every concurrency level and rate of the settings, or only the closed-loop ``levels``."""
-        load_model(state, self.model, tc.config_to_json(cfg))
-        s = self.settings
-        target = Target(
-            self.model,
-            self.inputs or sample_inputs(cfg, s.request_batch),
-            state.http_url,
-            state.grpc_url,
-            state.metrics_url,
-            state.pid,
-            s.protocol,
+def _normalize(point: dict, first_delay: int) -> dict:
+    """The canonical form of a point: preferred sizes mean nothing without the batcher, and
+    bucketing exists only to let the batcher merge, so turning it on turns batching on."""
+    if point["bucketing"] and point["max_queue_delay_us"] is None:
+        point = {**point, "max_queue_delay_us": first_delay}
+    if point["max_queue_delay_us"] is None:
+        return {**point, "preferred_batch_sizes": []}
+    return point
+
+
+def _label(point: dict) -> str:
+    delay = point["max_queue_delay_us"]
+    batching = "no batching" if delay is None else f"batching {delay} us"
+    if delay is not None and point["preferred_batch_sizes"]:
+        batching += f" preferred {point['preferred_batch_sizes']}"
+    return f"{point['instance_count']} inst, {batching}, bucketing {'on' if point['bucketing'] else 'off'}"
+
+
+def _brief(result: dict) -> dict:
+    keys = (
+        "throughput_rps",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        "failed",
+        "succeeded",
+        "distinct_shapes",
+        "avg_batch",
+    )
+    return {k: result.get(k) for k in keys}
+
+
+class _Session:
+    """One served model under measurement: loads configs, replays, remembers what it loaded."""
+
+    def __init__(self, state: ServerState, model: str, file_cfg, *, traffic, dtypes, options: PerfOptions):
+        self.state, self.model, self.file_cfg = state, model, file_cfg
+        self.traffic, self.dtypes, self.options = traffic, dtypes, options
+        self.loaded: str | None = None
+        self.ensemble: str | None = None
+
+    def target(self, point: dict) -> Target:
+        name = self.ensemble if point["bucketing"] else self.model
+        s = self.state
+        return Target(name, {}, s.http_url, s.grpc_url, s.metrics_url, s.pid, self.options.protocol)
+
+    def load(self, point: dict) -> None:
+        text = tc.config_to_json(_point_config(self.file_cfg, point))
+        if text != self.loaded:
+            _load(self.state, self.model, text)
+            self.loaded = text
+
+    def replay(self, point: dict, traffic=None) -> dict:
+        from trt_pdk.triton.replay import replay_closed
+
+        self.load(point)
+        r = replay_closed(
+            self.target(point),
+            traffic or self.traffic,
+            self.dtypes,
+            concurrency=self.options.concurrency,
+            duration=self.options.duration,
         )
-        described = _describe(cfg)
-        results = []
-        for c in s.concurrency if levels is None else levels:
-            results.append({**described, **closed_loop(target, c, s.duration, s.warmup)})
-        for r in s.rates if levels is None else []:
-            results.append({**described, **open_loop(target, r, duration=s.duration, warmup=s.warmup)})
-        return results
+        # The model's own batching, also behind the ensemble.
+        r["avg_batch"] = r["server"].get(self.model, {}).get("avg_batch")
+        return r
 
-    def _at_target(self, results: list[dict]) -> dict:
-        rows = [r for r in results if r.get("mode") == "closed"]
-        if not rows:
-            return results[0]
-        return min(rows, key=lambda r: abs(r["concurrency"] - self.settings.target_concurrency))
+    def replay_open(self, point: dict) -> dict:
+        from trt_pdk.triton.replay import replay_open
 
-    def _run(self, state: ServerState, file_cfg) -> dict:
-        s = self.settings
-        if file_cfg.max_batch_size == 0 and s.tune:
-            raise UserError(
-                f"model {self.model!r} has max_batch_size 0, so batching cannot be tuned; rebuild the "
-                "repository with --max-batch-size N, or pass --no-tune."
-            )
-        # Tuning starts from no batching, one instance; without tuning, measure the config as written.
-        baseline_cfg = _variant(file_cfg, dynamic_batching=False, instance_count=1) if s.tune else file_cfg
-        report = {
-            "model": self.model,
-            "machine": {"cpus": _cpu_count(), "platform": platform.platform()},
-            "settings": asdict(s),
-        }
-        try:
-            baseline = self._measure(state, baseline_cfg)
-            report["baseline"] = {"config": _describe(baseline_cfg), "results": baseline}
-            best_cfg, best = baseline_cfg, self._at_target(baseline)
-            best_results = baseline
-            steps = []
-            candidates = []
-            if s.tune:
-                candidates = [("dynamic_batching", True)]
-                candidates += [("instance_count", n) for n in s.instance_counts]
-                candidates += [("preferred_batch_sizes", p) for p in s.preferred_batch_sizes]
-                candidates += [("max_queue_delay_us", d) for d in s.max_queue_delays_us]
-            base = self._at_target(baseline)
-            for variable, value in candidates:
-                batcher_only = variable in ("preferred_batch_sizes", "max_queue_delay_us")
-                if batcher_only and not best_cfg.HasField("dynamic_batching"):
-                    continue  # meaningless without the dynamic batcher
-                cfg = _variant(best_cfg, **{variable: value})
-                results = self._measure(state, cfg)
-                here = self._at_target(results)
-                kept = (
-                    here["failed"] == 0
-                    and here["throughput_rps"] >= best["throughput_rps"] * (1 + s.min_gain)
-                    and (here["p99_ms"] or 0) <= (best["p99_ms"] or 0) * (1 + s.p99_slack)
-                    and (here["p99_ms"] or 0) <= (base["p99_ms"] or 0)
-                )
-                steps.append(
-                    {
-                        "variable": variable,
-                        "value": value,
-                        "config": _describe(cfg),
-                        "results": results,
-                        "kept": kept,
-                    }
-                )
-                if kept:
-                    best_cfg, best, best_results = cfg, here, results
-            report["steps"] = steps
-            report["tuned"] = {"config": _describe(best_cfg), "results": best_results}
-            db = next((st for st in steps if st["variable"] == "dynamic_batching"), None)
-            report["summary"] = {
-                "target_concurrency": base.get("concurrency"),
-                "baseline_throughput_rps": base["throughput_rps"],
-                "baseline_p99_ms": base["p99_ms"],
-                "tuned_throughput_rps": best["throughput_rps"],
-                "tuned_p99_ms": best["p99_ms"],
-                "p99_no_worse": (best["p99_ms"] or 0) <= (base["p99_ms"] or 0),
-                "speedup": round(best["throughput_rps"] / base["throughput_rps"], 2)
-                if base["throughput_rps"]
-                else None,
-                "dynamic_batching_speedup": round(
-                    self._at_target(db["results"])["throughput_rps"] / base["throughput_rps"], 2
-                )
-                if db and base["throughput_rps"]
-                else None,
-                "failed": sum(r["failed"] for r in baseline)
-                + sum(r["failed"] for st in steps for r in st["results"]),
+        self.load(point)
+        r = replay_open(self.target(point), self.traffic, self.dtypes, speed=self.options.speed)
+        r["avg_batch"] = r["server"].get(self.model, {}).get("avg_batch")
+        return r
+
+
+def _load(state: ServerState, name: str, config_json: str | None = None) -> None:
+    """Loads a model; a server that died meanwhile is reported as dead, not as a bad model."""
+    try:
+        load_model(state, name, config_json)
+    except UserError:
+        if pid_alive(state.pid):
+            raise
+        raise UserError(
+            f"the Triton server (PID {state.pid}) died during the measurement "
+            f"(while loading model {name!r}). "
+            f"Its log ({state.log}) says why; earlier results are kept."
+        ) from None
+
+
+def _all_failed(result: dict, what: str, state: ServerState) -> None:
+    if result["succeeded"] == 0:
+        first = (result.get("errors") or ["no error text"])[0]
+        raise UserError(
+            f"every one of the {result['requests']} requests of the {what} failed (first error: {first}). "
+            f"The server's log ({state.log}) says why; check that the traffic's shapes fit the model "
+            "(`trt-pdk triton verify`) before measuring."
+        )
+
+
+def measure_serving(
+    repository: str | Path,
+    model: str,
+    traffic: ServingTraffic,
+    options: PerfOptions,
+    *,
+    state: ServerState,
+    onnx_model: str | Path | None = None,
+    log=lambda message: None,
+) -> dict:
+    """Replays ``traffic`` against ``model`` on the running server, searches configs; returns the report.
+
+    ``onnx_model``: the graph the model serves (default: ``<model>/<version>/model.onnx`` of
+    the repository), on which bucketing is checked and timed.
+    """
+    from trt_pdk.profiles import load_traffic
+    from trt_pdk.triton import bucketing as bk
+    from trt_pdk.triton.replay import replay_traffic
+    from trt_pdk.triton.search import GridSearch
+
+    t_start = time.monotonic()
+    entry = validate_repository(repository, [model])[0]
+    file_cfg = entry.config
+    replay = replay_traffic(traffic.log, traffic.profiles)
+    missing = [t.name for t in file_cfg.input if t.name not in replay.inputs]
+    if missing:
+        raise UserError(
+            f"{traffic.log} has no shapes for the model input(s) {missing} (it logs {list(replay.inputs)}); "
+            "log the shapes of every input."
+        )
+    dtypes = {t.name: np.dtype(tc.numpy_dtype(tc.pb_name(t.data_type))) for t in file_cfg.input}
+    if file_cfg.max_batch_size == 0 and options.search != "none":
+        raise UserError(
+            f"model {model!r} has max_batch_size 0, so batching cannot be searched; rebuild the repository "
+            "with --max-batch-size N, or pass --search none."
+        )
+    report: dict = {
+        "model": model,
+        "machine": {"cpus": _cpu_count(), "platform": platform.platform()},
+        "options": asdict(options),
+        "traffic": {
+            "log": str(traffic.log),
+            "requests_per_pass": replay.requests,
+            "distinct_shapes": len(replay.shapes),
+            "timestamps": replay.offsets is not None,
+            "bands": [asdict(b) for b in replay.bands],
+        },
+    }
+    onnx_path = Path(onnx_model) if onnx_model else entry.path / str(max(entry.versions)) / "model.onnx"
+    session = _Session(state, model, file_cfg, traffic=replay, dtypes=dtypes, options=options)
+    plan = None
+    if options.bucketing and options.search != "none":
+        if not onnx_path.is_file():
+            report["bucketing"] = {
+                "enabled": False,
+                "reason": f"no ONNX graph at {onnx_path} to check padding on",
             }
-            if s.tune and s.recheck and best_cfg is not baseline_cfg:
-                level = [base["concurrency"]]
-                b2 = self._measure(state, baseline_cfg, level)[0]
-                t2 = self._measure(state, best_cfg, level)[0]
-                report["summary"]["recheck"] = {
-                    "baseline_throughput_rps": b2["throughput_rps"],
-                    "baseline_p99_ms": b2["p99_ms"],
-                    "tuned_throughput_rps": t2["throughput_rps"],
-                    "tuned_p99_ms": t2["p99_ms"],
-                    "speedup": round(t2["throughput_rps"] / b2["throughput_rps"], 2)
-                    if b2["throughput_rps"]
-                    else None,
-                    "failed": b2["failed"] + t2["failed"],
-                }
-        finally:
-            # Back to the config on disk, whatever happened (skip if the server is gone).
-            from trt_pdk.triton.server import pid_alive
+        else:
+            log("bucketing: checking padding on the served graph and planning edges")
+            plan = bk.plan_bucketing(
+                onnx_path,
+                load_traffic(traffic.log),
+                model,
+                profiles=traffic.profiles,
+                max_batch_size=file_cfg.max_batch_size,
+                concurrency=options.concurrency,
+            )
+            report["bucketing"] = plan.to_json()
+            if plan.enabled:
+                names = bk.write_bucketing(repository, model, plan)
+                for name in names:
+                    if name != model:
+                        _load(state, name)
+                session.ensemble = bk.bucketed_name(model)
+    else:
+        report["bucketing"] = {"enabled": False, "reason": "not asked for (--no-bucketing or --search none)"}
+    baseline_point = {
+        "instance_count": 1,
+        "max_queue_delay_us": None,
+        "preferred_batch_sizes": [],
+        "bucketing": False,
+    }
+    try:
+        log("baseline: 1 instance, no batching, no bucketing")
+        base = session.replay(baseline_point)
+        _all_failed(base, "baseline replay", state)
+        candidates = [
+            {
+                "label": _label(baseline_point),
+                "point": baseline_point,
+                "step": 0,
+                "feasible": True,
+                "result": base,
+            }
+        ]
+        winner_point, winner = baseline_point, base
+        if options.search != "none":
+            grid = {
+                "bucketing": [False, True] if session.ensemble else [False],
+                "instance_count": sorted(set(options.instance_counts) | {1}),
+                "max_queue_delay_us": [None, *sorted(set(options.max_queue_delays_us))],
+                "preferred_batch_sizes": [list(p) for p in options.preferred_batch_sizes] or [[]],
+            }
+            if [] not in grid["preferred_batch_sizes"]:
+                grid["preferred_batch_sizes"].insert(0, [])
 
-            if pid_alive(state.pid):
-                load_model(state, self.model)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(self.run_dir / "perf.json", json.dumps(report, indent=2) + "\n")
-        return report
+            def measure(point: dict) -> dict:
+                log(f"candidate: {_label(point)}")
+                return session.replay(point)
+
+            search = GridSearch(grid, measure, lambda p: _normalize(p, grid["max_queue_delay_us"][1]))
+            if options.search == "quick":
+                found = search.quick(
+                    baseline_point,
+                    p99_limit=base["p99_ms"],
+                    min_gain=options.min_gain,
+                    start_result=base,
+                    budget_s=options.budget_s,
+                )
+            else:
+                found = search.exhaustive(p99_limit=base["p99_ms"])
+            candidates = [
+                {
+                    "label": _label(c.point),
+                    "point": c.point,
+                    "step": c.step,
+                    "feasible": c.feasible,
+                    "result": c.result,
+                }
+                for c in found.candidates
+            ]
+            if found.best is not None:
+                winner_point, winner = found.best.point, found.best.result
+            report["search"] = {
+                "method": found.method,
+                "grid": grid,
+                "grid_points": len(search.points()),
+                "measured": len(found.candidates),
+                "seconds": found.seconds,
+                "stopped": found.stopped,
+            }
+        report["candidates"] = candidates
+        report["baseline"] = {"label": _label(baseline_point), "point": baseline_point, "result": base}
+        report["tuned"] = {"label": _label(winner_point), "point": winner_point, "result": winner}
+        if options.recheck and winner_point != baseline_point:
+            log("paired re-measure: baseline, then winner")
+            b2, w2 = session.replay(baseline_point), session.replay(winner_point)
+            report["recheck"] = {
+                "baseline": _brief(b2),
+                "tuned": _brief(w2),
+                "speedup": round(w2["throughput_rps"] / b2["throughput_rps"], 2)
+                if b2["throughput_rps"]
+                else None,
+                "p99_no_worse": (w2["p99_ms"] or math.inf) <= (b2["p99_ms"] or math.inf),
+            }
+        report["bands"] = _bands(
+            session,
+            replay,
+            base_point=baseline_point,
+            win_point=winner_point,
+            base=base,
+            winner=winner,
+            options=options,
+            log=log,
+        )
+        if replay.offsets is not None:
+            log("open loop on the log's clock: baseline, then winner")
+            report["open_loop"] = {
+                "speed": options.speed,
+                "baseline": session.replay_open(baseline_point),
+                "tuned": session.replay_open(winner_point),
+            }
+        else:
+            report["open_loop"] = {"reason": f"{traffic.log} has no timestamps; only the closed loop was run"}
+    finally:
+        if pid_alive(state.pid):  # back to the config on disk, whatever happened
+            load_model(state, model)
+    report["summary"] = _summary(report)
+    report["seconds"] = round(time.monotonic() - t_start, 1)
+    return report
+
+
+def _bands(session, replay, *, base_point, win_point, base, winner, options, log) -> list[dict]:
+    """Per band: its share, and baseline/tuned replayed with that band alone (else from the mix)."""
+    out = []
+    alone = options.per_band and len(replay.bands) > 1
+    for b, band in enumerate(replay.bands):
+        row = {"name": band.name, "share": band.share}
+        for label, point, mixed in (("baseline", base_point, base), ("tuned", win_point, winner)):
+            if alone:
+                log(f"band {band.name}: {label} alone")
+                r = session.replay(point, replay.band(b))
+                row[label] = {**_brief(r), "measured": "band replayed alone"}
+            else:
+                r = mixed["bands"][b]
+                row[label] = {
+                    **{k: r.get(k) for k in ("throughput_rps", "p50_ms", "p95_ms", "p99_ms", "failed")},
+                    "measured": "within the full mix",
+                }
+        bt, tt = row["baseline"]["throughput_rps"], row["tuned"]["throughput_rps"]
+        row["speedup"] = round(tt / bt, 2) if bt else None
+        out.append(row)
+    return out
+
+
+def _summary(report: dict) -> dict:
+    base, tuned = report["baseline"]["result"], report["tuned"]["result"]
+    return {
+        "concurrency": report["options"]["concurrency"],
+        "baseline": _brief(base),
+        "tuned": _brief(tuned),
+        "tuned_config": report["tuned"]["label"],
+        "speedup": round(tuned["throughput_rps"] / base["throughput_rps"], 2)
+        if base["throughput_rps"]
+        else None,
+        "p99_no_worse": (tuned["p99_ms"] or math.inf) <= (base["p99_ms"] or math.inf),
+        "log_distinct_shapes": report["traffic"]["distinct_shapes"],
+        "candidates": len(report["candidates"]),
+        "failed": sum(c["result"]["failed"] for c in report["candidates"]),
+        "bucketing": report["bucketing"].get("enabled", False),
+        "recheck": report.get("recheck"),
+    }
+
+
+def run_perf(
+    repository: str | Path,
+    model: str,
+    run_dir: str | Path,
+    traffic: ServingTraffic,
+    options: PerfOptions,
+    *,
+    state: ServerState | None = None,
+    onnx_model: str | Path | None = None,
+    log=lambda message: None,
+) -> dict:
+    """:func:`measure_serving` on a running server (``state``) or one started here; writes perf.json."""
+    run_dir = Path(run_dir)
+    if state is not None:
+        report = measure_serving(
+            repository, model, traffic, options, state=state, onnx_model=onnx_model, log=log
+        )
+    else:
+        with TritonServer(repository, run_dir, models=[model]) as server:
+            report = measure_serving(
+                repository, model, traffic, options, state=server.state, onnx_model=onnx_model, log=log
+            )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(run_dir / "perf.json", json.dumps(report, indent=2) + "\n")
+    return report
 
 
 def _cpu_count() -> int:
     import os
 
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+# --------------------------------------------------------------------------- the pipeline's view
+
+
+def options_from_section(section) -> PerfOptions:
+    """PerfOptions from the pipeline's ``perf:`` section (its fields, read by name).
+
+    The replay runs at ``target_concurrency`` clients; the grid always holds one instance,
+    no batching and no preferred sizes (the baseline) beside the section's values.
+    """
+    return PerfOptions(
+        concurrency=int(section.target_concurrency),
+        duration=float(section.duration),
+        protocol=section.protocol,
+        instance_counts=sorted({1, *section.instance_counts}),
+        max_queue_delays_us=list(section.max_queue_delays_us) or [100, 500, 2000],
+        preferred_batch_sizes=[[], *(list(p) for p in section.preferred_batch_sizes)],
+        min_gain=float(section.min_gain),
+        search=getattr(section, "search", "quick"),
+        bucketing=getattr(section, "bucketing", True),
+    )
+
+
+_RESULT_KEYS = ("throughput_rps", "p50_ms", "p95_ms", "p99_ms", "failed", "distinct_shapes", "avg_batch")
+
+
+def _row(part: dict, concurrency: int) -> dict:
+    point, r = part["point"], part["result"]
+    return {
+        "config": part["label"],
+        "dynamic_batching": point["max_queue_delay_us"] is not None,
+        "instance_count": point["instance_count"],
+        "max_queue_delay_us": point["max_queue_delay_us"],
+        "preferred_batch_sizes": point["preferred_batch_sizes"],
+        "bucketing": point["bucketing"],
+        "concurrency": concurrency,
+        **{k: r.get(k) for k in _RESULT_KEYS},
+        "server": r.get("server", {}),
+    }
+
+
+def stage_result(report: dict) -> dict:
+    """The JSON the pipeline keeps for its perf stage (and its report reads)."""
+    c = report["options"]["concurrency"]
+    bucketing = report["bucketing"]
+    return {
+        "baseline": _row(report["baseline"], c),
+        "tuned": _row(report["tuned"], c),
+        "bands": report["bands"],
+        "candidates": [
+            {
+                "config": x["label"],
+                "step": x["step"],
+                "feasible": x["feasible"],
+                **{k: x["result"].get(k) for k in _RESULT_KEYS},
+            }
+            for x in report["candidates"]
+        ],
+        "search": report.get("search"),
+        "recheck": report.get("recheck"),
+        "open_loop": _open_brief(report.get("open_loop", {})),
+        "bucketing": {
+            "enabled": bucketing.get("enabled", False),
+            "reason": bucketing.get("reason", ""),
+            "axes": bucketing.get("axes", []),
+            "checks": bucketing.get("checks", []),
+            "estimate": bucketing.get("estimate", {}),
+        },
+        "traffic": report["traffic"],
+        "summary": report["summary"],
+        "machine": report["machine"],
+        "seconds": report["seconds"],
+    }
+
+
+def _open_brief(open_loop: dict) -> dict:
+    if "reason" in open_loop:
+        return open_loop
+    return {
+        "speed": open_loop.get("speed"),
+        **{
+            name: {k: open_loop[name].get(k) for k in (*_RESULT_KEYS, "offered_rps", "dropped")}
+            for name in ("baseline", "tuned")
+            if name in open_loop
+        },
+    }

@@ -1,0 +1,483 @@
+"""Shape bucketing planned from traffic: which axes may be padded, where the bucket edges go.
+
+Triton's dynamic batcher only merges requests whose non-batch dims are equal, so on mixed
+traffic it merges little. Padding each request along a dynamic axis up to a *bucket
+edge* makes the requests of one bucket equal; the answer is cut back to the request's
+own length. Three parts:
+
+* :func:`check_padding` decides whether an axis may be padded at all, on real
+  computation: it runs the served ONNX graph (onnxruntime) on traffic shapes, once as
+  they are and once zero-padded up to bucket edges, and compares the outputs cut back to
+  the unpadded length. Attention or a normalization over the padded axis changes them,
+  and the axis is refused with the numbers that show it. Output axes follow an input
+  axis by its symbolic dim name; an output without it is compared whole.
+* :func:`plan_edges` places the edges. Within each traffic band (the profile planner's
+  profiles, so no bucket straddles two engine profiles) the planner's exact one-axis
+  dynamic program (``trt_pdk.profiles.profiles_from_traffic``, cost ``padded_elements``)
+  gives the least-padding edges for each bucket count k; the k kept is the one with the
+  lowest estimated serving time per request, padded work against batching gain: per
+  bucket ``run_time(E[batch] * padded elements) / E[batch]``, with
+  ``E[batch] = clamp(concurrency * share, 1, max_batch)`` and ``run_time`` timed on the
+  same onnxruntime graph at growing sizes (:func:`time_model`).
+* :func:`write_bucketing` writes the ensemble ``<model>_bucketed`` = pad -> model -> unpad
+  (python backend, :mod:`trt_pdk.triton.python_model.bucketing`) next to the model, so
+  every client of the ensemble benefits.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from trt_pdk._fs import atomic_directory, write_text_atomic
+from trt_pdk.errors import UserError
+from trt_pdk.triton import config as tc
+
+BUCKETING_MODEL = Path(__file__).parent / "python_model" / "bucketing.py"
+
+
+@dataclass
+class AxisCheck:
+    """The padding check of one axis: ``safe`` or the ``reason`` it is not."""
+
+    input: str
+    axis: int
+    safe: bool
+    reason: str = ""
+    max_abs_err: float | None = None
+    cases: int = 0
+    tied: list[list] = field(default_factory=list)  # [input, axis] padded together with it
+    outputs: dict[str, int] = field(default_factory=dict)  # output -> axis cut back
+
+
+@dataclass
+class BucketPlan:
+    """Buckets along the checked axes, or why the model is served unbucketed."""
+
+    model: str
+    axes: list[dict] = field(default_factory=list)  # {"input", "axis", "edges", "tied", "outputs"}
+    checks: list[AxisCheck] = field(default_factory=list)
+    estimate: dict = field(default_factory=dict)
+    reason: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.axes)
+
+    def to_json(self) -> dict:
+        return {
+            "model": self.model,
+            "enabled": self.enabled,
+            "axes": self.axes,
+            "checks": [asdict(c) for c in self.checks],
+            "estimate": self.estimate,
+            "reason": self.reason,
+        }
+
+
+# --------------------------------------------------------------------------- the ONNX graph
+
+
+def _session(onnx_path: Path):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+
+
+def _dim_names(onnx_path: Path) -> tuple[dict, dict, dict]:
+    import onnx
+
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    inits = {i.name for i in model.graph.initializer}
+
+    def names(values):
+        return {
+            v.name: [d.dim_param or None for d in v.type.tensor_type.shape.dim]
+            for v in values
+            if v.name not in inits
+        }
+
+    dtypes = {
+        v.name: np.dtype(onnx.helper.tensor_dtype_to_np_dtype(v.type.tensor_type.elem_type))
+        for v in model.graph.input
+        if v.name not in inits
+    }
+    return names(model.graph.input), names(model.graph.output), dtypes
+
+
+def _feeds(inputs, shape, dtypes, rng) -> dict[str, np.ndarray]:
+    out = {}
+    for name, dims in zip(inputs, shape, strict=True):
+        dtype = dtypes[name]
+        if dtype.kind == "f":
+            out[name] = rng.standard_normal(dims).astype(dtype)
+        else:
+            out[name] = rng.integers(0, 4, dims).astype(dtype)
+    return out
+
+
+def _pad(arr: np.ndarray, axis: int, size: int) -> np.ndarray:
+    widths = [(0, 0)] * arr.ndim
+    widths[axis] = (0, size - arr.shape[axis])
+    return np.pad(arr, widths)
+
+
+def tied_axes(traffic, name: str, axis: int) -> list[list]:
+    """Other [input, axis] whose size equals this axis's in every logged request."""
+    i = traffic.inputs.index(name)
+    column = [s[i][axis] for s in traffic.shapes]
+    out = []
+    for j, other in enumerate(traffic.inputs):
+        for a in range(len(traffic.shapes[0][j])):
+            if (other, a) != (name, axis) and [s[j][a] for s in traffic.shapes] == column:
+                out.append([other, a])
+    return out
+
+
+def check_padding(
+    onnx_path: str | Path,
+    traffic,
+    name: str,
+    axis: int,
+    edges: list[int],
+    *,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+    max_cases: int = 6,
+    seed: int = 0,
+) -> AxisCheck:
+    """Pads ``name[axis]`` (and its tied axes) on real traffic shapes and compares the outputs.
+
+    The cases are the most frequent logged shapes that a bucket edge would pad, each padded
+    to its own edge and to the largest edge, so both the usual and the worst padding run.
+    """
+    onnx_path = Path(onnx_path)
+    in_dims, out_dims, dtypes = _dim_names(onnx_path)
+    tied = tied_axes(traffic, name, axis)
+    symbol = in_dims.get(name, [None] * (axis + 1))[axis]
+    check = AxisCheck(name, axis, False, tied=tied)
+    if symbol is None:
+        check.reason = (
+            f"{name}[{axis}] has no symbolic dim name in the ONNX graph, so which output axes follow it is "
+            "unknown; export it with a named dynamic dim"
+        )
+        return check
+    for out, dims in out_dims.items():
+        if symbol in dims:
+            check.outputs[out] = dims.index(symbol)
+    i = traffic.inputs.index(name)
+    order = np.argsort(-traffic.counts, kind="stable")
+    shapes = [traffic.shapes[t] for t in order if traffic.shapes[t][i][axis] < max(edges)][:max_cases]
+    if not shapes:
+        check.safe, check.reason = True, "no logged request is padded by these edges"
+        return check
+    session = _session(onnx_path)
+    out_names = [o.name for o in session.get_outputs()]
+    rng = np.random.default_rng(seed)
+    worst, cases = 0.0, 0
+    for shape in shapes:
+        size = shape[i][axis]
+        feeds = _feeds(traffic.inputs, shape, dtypes, rng)
+        ref = dict(zip(out_names, session.run(out_names, feeds), strict=True))
+        targets = sorted({next(e for e in edges if e >= size), max(edges)} - {size})
+        for edge in targets:
+            padded = dict(feeds)
+            for n, a in [[name, axis], *tied]:
+                padded[n] = _pad(padded[n], a, edge)
+            got = dict(zip(out_names, session.run(out_names, padded), strict=True))
+            cases += 1
+            for out in out_names:
+                g = got[out]
+                if out in check.outputs:
+                    g = np.take(g, np.arange(size), axis=check.outputs[out])
+                r = ref[out]
+                if g.shape != r.shape:
+                    check.reason = (
+                        f"output {out!r} has shape {list(g.shape)} after padding {name}[{axis}] "
+                        f"{size}->{edge} and cutting back, not {list(r.shape)}"
+                    )
+                    check.cases = cases
+                    return check
+                err = np.abs(g.astype(np.float64) - r.astype(np.float64))
+                worst = max(worst, float(err.max()) if err.size else 0.0)
+                bad = err > atol + rtol * np.abs(r.astype(np.float64))
+                if bad.any():
+                    check.max_abs_err, check.cases = worst, cases
+                    check.reason = (
+                        f"padding {name}[{axis}] from {size} to {edge} changes output {out!r} on the "
+                        f"unpadded part by up to {float(err.max()):.3g} "
+                        f"(tolerance {atol:g} + {rtol:g}*|ref|): "
+                        "the model mixes values along this axis (attention, a norm or a reduction over it)"
+                    )
+                    return check
+    check.safe, check.max_abs_err, check.cases = True, worst, cases
+    return check
+
+
+def time_model(onnx_path: str | Path, traffic, *, largest_elements: float, budget_s: float = 1.5) -> dict:
+    """Seconds per run of the graph against elements per run, timed on one thread.
+
+    The smallest logged request is run with its batch dim doubled until a run holds
+    ``largest_elements`` (the biggest execution the buckets may form) or the time budget is
+    spent; each point is the best of 3. Between points the cost is interpolated linearly,
+    which keeps what a straight line would lose: a weight-bound graph costs about the same
+    for 1 and 16 rows.
+    """
+    onnx_path = Path(onnx_path)
+    _, _, dtypes = _dim_names(onnx_path)
+    session = _session(onnx_path)
+    out_names = [o.name for o in session.get_outputs()]
+    sizes = [sum(math.prod(s) for s in shape) for shape in traffic.shapes]
+    smallest = traffic.shapes[int(np.argmin(sizes))]
+    rng = np.random.default_rng(0)
+    elements, seconds = [], []
+    spent, rows = 0.0, 1
+    while True:
+        shape = tuple((rows * s[0], *s[1:]) for s in smallest)
+        feeds = _feeds(traffic.inputs, shape, dtypes, rng)
+        best = math.inf
+        for _ in range(3):
+            t0 = time.perf_counter()
+            session.run(out_names, feeds)
+            took = time.perf_counter() - t0
+            best, spent = min(best, took), spent + took
+        elements.append(float(sum(math.prod(s) for s in shape)))
+        seconds.append(best)
+        if elements[-1] >= largest_elements or spent > budget_s or rows >= 1 << 16:
+            break
+        rows *= 2
+    return {"elements": elements, "seconds": seconds}
+
+
+def _run_seconds(cost: dict, elements: float) -> float:
+    xs, ys = cost["elements"], cost["seconds"]
+    if elements <= xs[-1] or len(xs) < 2:
+        return float(np.interp(elements, xs, ys))
+    slope = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
+    return ys[-1] + slope * (elements - xs[-1])
+
+
+# --------------------------------------------------------------------------- edges
+
+
+def _estimate(groups, cost: dict, concurrency: int, max_batch: int) -> float:
+    """Estimated serving seconds per request.
+
+    ``groups``: (share of requests, items per request, elements per item) per bucket. A
+    bucket's requests are expected to meet ``concurrency * share`` at a time (at least 1,
+    at most what ``max_batch`` holds), and one run of that many costs :func:`time_model`'s
+    time for its elements.
+    """
+    total = 0.0
+    for share, items, elements in groups:
+        batch = min(max(concurrency * share, 1.0), max(1.0, max_batch / max(items, 1.0)))
+        total += share * _run_seconds(cost, batch * items * elements) / batch
+    return total
+
+
+def plan_edges(
+    traffic,
+    name: str,
+    axis: int,
+    profiles: list[dict] | None,
+    cost: dict,
+    *,
+    concurrency: int = 16,
+    max_batch: int = 32,
+    batch_axis: int | None = 0,
+    max_buckets_per_band: int = 6,
+) -> tuple[list[int], dict]:
+    """Bucket edges along ``name[axis]``: per band, the planner's least-padding edges for the best k.
+
+    Returns the edges and the estimate (seconds per request unbucketed vs bucketed).
+    """
+    from trt_pdk.profiles import profiles_from_traffic, route, traffic_from_rows
+
+    i = traffic.inputs.index(name)
+    total = traffic.total
+    per_item = []  # (value on the axis, share, items per request, elements per item / value)
+    for shape, count in zip(traffic.shapes, traffic.counts, strict=True):
+        items = shape[i][batch_axis] if batch_axis is not None else 1
+        elements = sum(math.prod(s) for s in shape) / items
+        per_item.append((shape[i][axis], float(count) / total, items, elements / shape[i][axis]))
+    band_of = [
+        route(profiles, dict(zip(traffic.inputs, map(list, s), strict=True))) if profiles else 0
+        for s in traffic.shapes
+    ]
+    unbucketed = _estimate([(sh, it, v * per) for v, sh, it, per in per_item], cost, concurrency, max_batch)
+    edges: list[int] = []
+    for band in sorted({b for b in band_of if b is not None}):
+        rows = [(r, c) for r, c, b in zip(per_item, traffic.counts, band_of, strict=True) if b == band]
+        values = sorted({r[0] for r, _ in rows})
+        # The planner on this band projected to the one axis, each request weighted by its items.
+        projected = traffic_from_rows([({name: [r[0]]}, float(c) * r[2]) for r, c in rows], "band")
+        best = None
+        for k in range(1, min(max_buckets_per_band, len(values)) + 1):
+            plan = profiles_from_traffic(projected, k)
+            ks = sorted(p[name]["max"][0] for p in plan.profiles)
+            groups = {}
+            for (v, share, items, per), _ in rows:
+                edge = next(e for e in ks if e >= v)
+                g = groups.setdefault(edge, [0.0, 0.0, 0.0])
+                g[0] += share
+                g[1] += share * items
+                g[2] += share * items * edge * per
+            est = _estimate(
+                [(s, it / s, el / it) for s, it, el in groups.values()], cost, concurrency, max_batch
+            )
+            if best is None or est < best[0]:
+                best = (est, ks)
+        edges += best[1]
+    edges = sorted(set(edges))
+    bucketed_groups = {}
+    for v, share, items, per in per_item:
+        edge = next((e for e in edges if e >= v), v)
+        g = bucketed_groups.setdefault(edge, [0.0, 0.0, 0.0])
+        g[0] += share
+        g[1] += share * items
+        g[2] += share * items * edge * per
+    bucketed = _estimate(
+        [(s, it / s, el / it) for s, it, el in bucketed_groups.values()], cost, concurrency, max_batch
+    )
+    return edges, {
+        "unbucketed_us_per_request": round(unbucketed * 1e6, 1),
+        "bucketed_us_per_request": round(bucketed * 1e6, 1),
+        "concurrency": concurrency,
+        "timed_elements": cost["elements"],
+        "timed_seconds": [round(t, 6) for t in cost["seconds"]],
+    }
+
+
+def plan_bucketing(
+    onnx_path: str | Path,
+    traffic,
+    model: str,
+    *,
+    profiles: list[dict] | None,
+    max_batch_size: int,
+    concurrency: int = 16,
+) -> BucketPlan:
+    """Checks each dynamic non-batch axis of the traffic, plans edges on those that pass."""
+    plan = BucketPlan(model)
+    if max_batch_size <= 0:
+        plan.reason = "the model has no batch dim (max_batch_size 0), so the server cannot batch buckets"
+        return plan
+    varying = []
+    seen_tied = set()
+    for j, name in enumerate(traffic.inputs):
+        for a in range(1, len(traffic.shapes[0][j])):  # axis 0 is Triton's batch dim
+            if len({s[j][a] for s in traffic.shapes}) > 1 and (name, a) not in seen_tied:
+                varying.append((name, a))
+                seen_tied.update((n, x) for n, x in tied_axes(traffic, name, a))
+    if not varying:
+        plan.reason = "every logged request has the same non-batch dims: nothing to bucket"
+        return plan
+    largest = max(sum(math.prod(x) for x in s) / s[0][0] for s in traffic.shapes) * max_batch_size
+    cost = time_model(onnx_path, traffic, largest_elements=largest)
+    for name, axis in varying:
+        edges, estimate = plan_edges(
+            traffic, name, axis, profiles, cost, concurrency=concurrency, max_batch=max_batch_size
+        )
+        check = check_padding(onnx_path, traffic, name, axis, edges)
+        plan.checks.append(check)
+        if check.safe:
+            plan.axes.append(
+                {"input": name, "axis": axis, "edges": edges, "tied": check.tied, "outputs": check.outputs}
+            )
+            plan.estimate[f"{name}[{axis}]"] = estimate
+    if not plan.axes:
+        plan.reason = "; ".join(f"{c.input}[{c.axis}]: {c.reason}" for c in plan.checks)
+    return plan
+
+
+# --------------------------------------------------------------------------- the ensemble
+
+
+def bucketed_name(model: str) -> str:
+    return f"{model}_bucketed"
+
+
+def _length_name(ax: dict) -> str:
+    return f"trt_pdk_length_{ax['input']}_{ax['axis']}"
+
+
+def write_bucketing(repository: str | Path, model: str, plan: BucketPlan) -> list[str]:
+    """Writes ``<model>_pad``, ``<model>_unpad`` and the ensemble ``<model>_bucketed``; returns their names.
+
+    The served model's own config is not touched. Axes in the configs count the batch dim.
+    """
+    from trt_pdk.triton.repository import models_dir, validate_repository
+
+    if not plan.enabled:
+        raise UserError(f"bucketing of {model!r} is off ({plan.reason}); there is no ensemble to write.")
+    repo = models_dir(repository)
+    cfg = validate_repository(repo, [model])[0].config
+    pb = tc._pb()
+    axes = [{**ax, "length": _length_name(ax)} for ax in plan.axes]
+    lengths = [(ax["length"], "TYPE_INT32", [1]) for ax in axes]
+    inputs = [(t.name, tc.pb_name(t.data_type), list(t.dims)) for t in cfg.input]
+    outputs = [(t.name, tc.pb_name(t.data_type), list(t.dims)) for t in cfg.output]
+
+    def step_config(name: str, role: str, ins, outs):
+        c = pb.ModelConfig(name=name, backend="python", max_batch_size=cfg.max_batch_size)
+        for n, dt, dims in ins:
+            c.input.add(name=n, data_type=getattr(pb, dt), dims=dims, allow_ragged_batch=True)
+        for n, dt, dims in outs:
+            c.output.add(name=n, data_type=getattr(pb, dt), dims=dims)
+        c.dynamic_batching.max_queue_delay_microseconds = 0
+        c.instance_group.add(kind=pb.ModelInstanceGroup.KIND_CPU, count=1)
+        c.parameters["bucketing"].string_value = json.dumps({"role": role, "axes": axes})
+        return c
+
+    pad = step_config(f"{model}_pad", "pad", inputs, inputs + lengths)
+    unpad = step_config(f"{model}_unpad", "unpad", outputs + lengths, outputs)
+    ens = pb.ModelConfig(name=bucketed_name(model), platform="ensemble", max_batch_size=cfg.max_batch_size)
+    for n, dt, dims in inputs:
+        ens.input.add(name=n, data_type=getattr(pb, dt), dims=dims)
+    for n, dt, dims in outputs:
+        ens.output.add(name=n, data_type=getattr(pb, dt), dims=dims)
+    s1 = ens.ensemble_scheduling.step.add(model_name=pad.name, model_version=-1)
+    s2 = ens.ensemble_scheduling.step.add(model_name=model, model_version=-1)
+    s3 = ens.ensemble_scheduling.step.add(model_name=unpad.name, model_version=-1)
+    for n, _, _ in inputs:
+        s1.input_map[n] = n
+        s1.output_map[n] = f"padded_{n}"
+        s2.input_map[n] = f"padded_{n}"
+    for n, _, _ in lengths:
+        s1.output_map[n] = n
+        s3.input_map[n] = n
+    for n, _, _ in outputs:
+        s2.output_map[n] = f"padded_{n}"
+        s3.input_map[n] = f"padded_{n}"
+        s3.output_map[n] = n
+    for c, source in ((pad, BUCKETING_MODEL), (unpad, BUCKETING_MODEL), (ens, None)):
+        _write_model(repo, c, source)
+    return [pad.name, model, unpad.name, ens.name]
+
+
+def _write_model(repo: Path, cfg, source: Path | None) -> None:
+    folder = repo / cfg.name
+    version = folder / "1"
+    same = version.is_dir() and (
+        source is None
+        or ((version / "model.py").is_file() and (version / "model.py").read_bytes() == source.read_bytes())
+    )
+    if not same:
+        if version.exists():
+            raise UserError(
+                f"{version} exists with other contents; remove {folder} (a model trt-pdk wrote for "
+                "bucketing) and rerun."
+            )
+        with atomic_directory(version) as tmp:
+            if source is not None:
+                shutil.copy2(source, tmp / "model.py")
+    write_text_atomic(folder / "config.pbtxt", tc.config_to_text(cfg))
