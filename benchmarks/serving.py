@@ -1,14 +1,21 @@
-"""Serving benchmark: the embedded Triton with and without dynamic batching; prints JSON.
+"""Serving-config search benchmark: quick (hill climbing) against an exhaustive sweep, one run; prints JSON.
 
-Builds a weight-bound standard-op MLP ([batch, 256] -> 2048 -> 2048 -> 256, like the demo
-model's MLP), writes a python-backend repository, starts tritonserver on 127.0.0.1, and
-runs :class:`trt_pdk.triton.perf.ProfileServing`: a no-batching baseline, then dynamic
-batching, instance count and preferred batch sizes, one at a time.
+Builds a per-token FFN at the demo's width (``x [batch, seq, 768]`` -> 3072 -> 768, the
+demo model's MLP without its plugins), writes a python-backend repository, starts the
+embedded tritonserver on 127.0.0.1 and replays the demo's traffic log
+(``pipeline/demo_traffic.jsonl``, 39 shapes) at 16 clients. Then, on the same server:
 
-    python benchmarks/serving.py --out /tmp/serving [--duration 3] [--concurrency 1,4,16] [--rate 500]
+1. the quick search (:func:`trt_pdk.triton.perf.measure_serving`, ``search="quick"``);
+2. the exhaustive sweep over the same grid (instance count x batcher delay or off x
+   preferred sizes x bucketing), every point measured.
 
-Target on a 2-core CPU machine: dynamic batching gives >= 2x the baseline throughput at
-16 concurrent clients, with a p99 no worse.
+The quick winner is looked up among the sweep's measurements (same conditions as its
+competitors), so ``quick_winner_vs_best`` = sweep throughput of the quick winner / the
+sweep's best feasible throughput; ``time_fraction`` = quick seconds / sweep seconds.
+
+    python benchmarks/serving.py --out /tmp/serving [--duration 1] [--concurrency 16]
+
+Target: ``quick_winner_vs_best`` >= 0.90 at a ``time_fraction`` well under 1.
 """
 
 from __future__ import annotations
@@ -18,36 +25,92 @@ import json
 import sys
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, required=True, help="work folder (model, repository, run)")
-    p.add_argument("--duration", type=float, default=3.0)
-    p.add_argument("--warmup", type=float, default=1.0)
-    p.add_argument("--concurrency", default="1,4,16")
-    p.add_argument("--rate", default="", help="open-loop rates, requests/s (comma list)")
+    p.add_argument("--traffic", type=Path, default=ROOT / "pipeline" / "demo_traffic.jsonl")
+    p.add_argument("--duration", type=float, default=1.0, help="least seconds per candidate")
+    p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--protocol", choices=["grpc", "http"], default="grpc")
-    p.add_argument("--hidden", type=int, default=2048)
-    p.add_argument("--layers", type=int, default=3)
     args = p.parse_args(argv)
 
-    from trt_pdk.triton.demo_model import mlp_onnx
-    from trt_pdk.triton.perf import PerfSettings, ProfileServing
+    from trt_pdk.profiles import load_traffic, profiles_from_traffic
+    from trt_pdk.triton.config import BatchingOptions
+    from trt_pdk.triton.demo_model import token_mlp_onnx
+    from trt_pdk.triton.perf import PerfOptions, ServingTraffic, measure_serving
     from trt_pdk.triton.repository import repository_from_onnx
+    from trt_pdk.triton.server import TritonServer
 
-    onnx_path = mlp_onnx(args.out / "mlp.onnx", hidden=args.hidden, layers=args.layers)
+    onnx_path = token_mlp_onnx(args.out / "ffn.onnx", 768, hidden=3072)
     deploy = args.out / "deploy"
-    if not (deploy / "models" / "mlp").is_dir():
-        repository_from_onnx(onnx_path, deploy, "mlp")
-    settings = PerfSettings(
-        concurrency=[int(c) for c in args.concurrency.split(",") if c],
-        rates=[float(r) for r in args.rate.split(",") if r],
-        duration=args.duration,
-        warmup=args.warmup,
-        protocol=args.protocol,
-    )
-    report = ProfileServing(deploy, "mlp", args.out / "run", settings)()
-    json.dump(report, sys.stdout, indent=2)
+    if not (deploy / "models" / "ffn").is_dir():
+        repository_from_onnx(onnx_path, deploy, "ffn", batching=BatchingOptions(max_batch_size=32))
+    traffic = ServingTraffic(args.traffic, profiles_from_traffic(load_traffic(args.traffic), "auto").profiles)
+
+    def log(message: str) -> None:
+        print(f"serving benchmark: {message}", file=sys.stderr, flush=True)
+
+    common = {
+        "concurrency": args.concurrency,
+        "duration": args.duration,
+        "protocol": args.protocol,
+        "recheck": False,
+        "per_band": False,
+        "budget_s": 1e9,
+    }
+    with TritonServer(deploy, args.out / "run", models=["ffn"]) as server:
+        quick = measure_serving(
+            deploy, "ffn", traffic, PerfOptions(search="quick", **common), state=server.state, log=log
+        )
+        sweep = measure_serving(
+            deploy, "ffn", traffic, PerfOptions(search="exhaustive", **common), state=server.state, log=log
+        )
+    by_label = {c["label"]: c for c in sweep["candidates"]}
+    winner = by_label[quick["tuned"]["label"]]
+    best = sweep["tuned"]
+    vs_best = winner["result"]["throughput_rps"] / best["result"]["throughput_rps"]
+    out = {
+        "machine": sweep["machine"],
+        "traffic": str(args.traffic),
+        "concurrency": args.concurrency,
+        "grid_points": sweep["search"]["grid_points"],
+        "quick": {
+            "winner": quick["tuned"]["label"],
+            "throughput_rps_in_its_own_run": quick["tuned"]["result"]["throughput_rps"],
+            "measured": quick["search"]["measured"],
+            "seconds": quick["search"]["seconds"],
+            "stopped": quick["search"]["stopped"],
+        },
+        "exhaustive": {
+            "best": best["label"],
+            "best_throughput_rps": best["result"]["throughput_rps"],
+            "best_p99_ms": best["result"]["p99_ms"],
+            "measured": sweep["search"]["measured"],
+            "seconds": sweep["search"]["seconds"],
+            "baseline_p99_ms": sweep["baseline"]["result"]["p99_ms"],
+        },
+        "quick_winner_in_sweep": {
+            "throughput_rps": winner["result"]["throughput_rps"],
+            "p99_ms": winner["result"]["p99_ms"],
+            "feasible": winner["feasible"],
+        },
+        "quick_winner_vs_best": round(vs_best, 3),
+        "time_fraction": round(quick["search"]["seconds"] / sweep["search"]["seconds"], 3),
+        "target_met": vs_best >= 0.9 and quick["search"]["seconds"] < sweep["search"]["seconds"],
+        "sweep": [
+            {
+                "config": c["label"],
+                "feasible": c["feasible"],
+                **{k: c["result"][k] for k in ("throughput_rps", "p99_ms", "avg_batch", "failed")},
+            }
+            for c in sweep["candidates"]
+        ],
+        "bucketing": {k: quick["bucketing"].get(k) for k in ("enabled", "reason", "axes")},
+    }
+    json.dump(out, sys.stdout, indent=2)
     print()
     return 0
 

@@ -23,7 +23,7 @@ except UserError as exc:  # pragma: no cover - depends on the install
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-# The demo with a short perf (one concurrency level, batching step only) to keep CI time small.
+# The demo with a short perf (8 clients, one instance, one batcher delay) to keep CI time small.
 CONFIG = f"""
 name: demo-test
 model:
@@ -39,6 +39,7 @@ perf:
   warmup: 0.2
   instance_counts: []
   preferred_batch_sizes: []
+  max_queue_delays_us: [100]
 serve:
   http_port: @PORT@
 deploy:
@@ -90,21 +91,24 @@ def test_demo_runs_end_to_end_with_a_measured_report(first, capsys):
     verify = report["verify"]
     assert verify["passed"] is True and verify["protocols"] == ["http", "grpc"]
     assert verify["max_abs_err"] <= 1e-4
-    for name, dynamic in (("baseline", False), ("tuned", None)):
-        row = report["perf"][name]
-        assert set(row) == {
-            "dynamic_batching",
-            "concurrency",
-            "throughput_rps",
-            "p50_ms",
-            "p95_ms",
-            "p99_ms",
-            "failed",
-        }
+    perf = report["perf"]
+    for name in ("baseline", "tuned"):
+        row = perf[name]
+        assert set(row) >= {"config", "dynamic_batching", "concurrency", "throughput_rps", "p50_ms", "p95_ms",
+                            "p99_ms", "failed", "distinct_shapes", "avg_batch"}  # fmt: skip
         assert row["concurrency"] == 8 and row["failed"] == 0 and row["throughput_rps"] > 0
         assert 0 < row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"]
-        if dynamic is not None:
-            assert row["dynamic_batching"] is dynamic
+        # The whole log was replayed: every one of its shapes was sent.
+        assert row["distinct_shapes"] == 39
+    assert perf["baseline"]["dynamic_batching"] is False and perf["baseline"]["avg_batch"] == 1.0
+    assert [b["name"][:9] for b in perf["bands"]] == ["profile 0", "profile 1"]
+    assert sum(b["share"] for b in perf["bands"]) == pytest.approx(1.0)
+    for band in perf["bands"]:
+        for side in ("baseline", "tuned"):
+            assert band[side]["throughput_rps"] > 0 and band[side]["p99_ms"] > 0
+    assert perf["candidates"][0]["config"] == perf["baseline"]["config"]
+    assert perf["bucketing"]["enabled"] is True and perf["bucketing"]["axes"][0]["axis"] == 1
+    assert report["stages"]["perf"]["seconds"] < 120
     assert report["versions"]["onnx"] and "RMSNorm" in report["versions"]["plugins"]
     aspects = {r["aspect"]: r for r in report["before_after"]}
     assert list(aspects) == [
@@ -192,17 +196,17 @@ def test_server_dying_during_perf_is_a_clear_error(first, capsys, monkeypatch):
     import os
     import signal
 
-    from trt_pdk.triton import perf
+    from trt_pdk.triton import replay
 
     folder, run_dir = first
     good = (run_dir / "report.json").read_bytes()
-    original = perf.closed_loop
+    original = replay.replay_closed
 
     def kill_then_measure(target, *args, **kwargs):
         os.kill(target.server_pid, signal.SIGKILL)
         return original(target, *args, **kwargs)
 
-    monkeypatch.setattr(perf, "closed_loop", kill_then_measure)
+    monkeypatch.setattr(replay, "replay_closed", kill_then_measure)
     code, _, err = _run(_config(folder, duration=0.45), run_dir, capsys)
     assert code == 2
     assert "died during perf" in err and "Traceback" not in err

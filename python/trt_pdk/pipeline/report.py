@@ -4,9 +4,13 @@
 
     {"stages": {"<stage>": {"status": "ok|skipped|failed", "seconds": s, "reason": "..."}},
      "verify": {"passed": bool, "protocols": ["http", "grpc"], "max_abs_err": x},
-     "perf": {"baseline": {"dynamic_batching": false, "concurrency": c, "throughput_rps": r,
-                           "p50_ms": a, "p95_ms": b, "p99_ms": d, "failed": n},
-              "tuned": {...same keys...}},
+     "perf": {"baseline": {"config", "dynamic_batching", "instance_count", "bucketing",
+                           "concurrency", "throughput_rps", "p50_ms", "p95_ms", "p99_ms",
+                           "failed", "distinct_shapes", "avg_batch"},
+              "tuned": {...same keys...},
+              "bands": [{"name", "share", "baseline": {"throughput_rps", "p99_ms", ...},
+                         "tuned": {...}, "speedup"}],
+              "candidates": [...], "search", "recheck", "open_loop", "bucketing", ...},
      "versions": {...the lock...},
      "before_after": [{"aspect", "before", "after"}], "plots": [...]}
 
@@ -25,8 +29,6 @@ from typing import Any
 
 from trt_pdk._fs import write_text_atomic
 from trt_pdk.pipeline.config import PipelineConfig
-
-PERF_KEYS = ("dynamic_batching", "concurrency", "throughput_rps", "p50_ms", "p95_ms", "p99_ms", "failed")
 
 
 def _not_measured(records: dict[str, Any], stage: str) -> str:
@@ -126,80 +128,27 @@ def before_after(records: dict[str, Any]) -> list[dict[str, str]]:
     )
     perf = _result(records, "perf")
     if perf:
-        base, tuned = perf["baseline"], perf["tuned"]
-        cfg = perf["tuned_config"]
+        from trt_pdk.triton.perf_report import serving_row
 
-        def row(r: dict[str, Any]) -> str:
-            return f"{r['throughput_rps']:.0f} req/s, p99 {r['p99_ms']:.1f} ms at {r['concurrency']} clients"
-
-        rows.append(
-            {
-                "aspect": "serving efficiency",
-                "before": f"no dynamic batching, 1 instance: {row(base)}",
-                "after": f"tuned (dynamic batching {'on' if cfg['dynamic_batching'] else 'off'}, "
-                f"{cfg['instance_count']} instance(s), "
-                f"preferred batch sizes {cfg['preferred_batch_sizes'] or 'default'}"
-                + (f", max queue delay {cfg['max_queue_delay_us']} us" if cfg.get("dynamic_batching") else "")
-                + "): "
-                f"{row(tuned)} ({tuned['throughput_rps'] / base['throughput_rps']:.2f}x)"
-                + _recheck(perf.get("summary", {}).get("recheck")),
-            }
-        )
+        before, after = serving_row(perf)
+        rows.append({"aspect": "serving efficiency", "before": before, "after": after})
     else:
         rows.append({"aspect": "serving efficiency", "before": _not_measured(records, "perf"), "after": ""})
     return rows
 
 
-def _recheck(r: dict[str, Any] | None) -> str:
-    """The back-to-back second sample of baseline vs tuned, when perf took one."""
-    if not r or not r.get("speedup"):
-        return ""
-    return (
-        f"; measured again back to back: {r['baseline_throughput_rps']:.0f} -> "
-        f"{r['tuned_throughput_rps']:.0f} req/s, p99 {r['baseline_p99_ms']:.1f} -> "
-        f"{r['tuned_p99_ms']:.1f} ms ({r['speedup']:.2f}x)"
-    )
-
-
 def _plots(root: Path, perf: dict[str, Any] | None) -> list[str]:
     if not perf:
         return []
-    import matplotlib
+    from trt_pdk.triton.perf_report import plots
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    return [str(p.relative_to(root)) for p in plots(perf, root / "plots")]
 
-    out_dir = root / "plots"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for label, rows in perf["levels"].items():
-        closed = sorted((r for r in rows if r.get("mode") == "closed"), key=lambda r: r["concurrency"])
-        if closed:
-            ax.plot(
-                [r["concurrency"] for r in closed], [r["throughput_rps"] for r in closed], "o-", label=label
-            )
-    ax.set_xlabel("concurrent clients")
-    ax.set_ylabel("throughput (requests/s)")
-    ax.set_xscale("log", base=2)
-    ax.set_title("Throughput by serving config")
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(out_dir / "throughput.png", dpi=100)
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    quantiles = ("p50_ms", "p95_ms", "p99_ms")
-    width = 0.38
-    for i, name in enumerate(("baseline", "tuned")):
-        values = [perf[name][q] or 0 for q in quantiles]
-        ax.bar([x + (i - 0.5) * width for x in range(3)], values, width, label=name)
-    ax.set_xticks(range(3), [q[:3] for q in quantiles])
-    ax.set_ylabel("latency (ms)")
-    ax.set_title(f"Latency at {perf['baseline']['concurrency']} clients")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out_dir / "latency.png", dpi=100)
-    plt.close(fig)
-    return ["plots/throughput.png", "plots/latency.png"]
+
+def _perf_json(perf: dict[str, Any]) -> dict[str, Any]:
+    from trt_pdk.triton.perf_report import report_json
+
+    return report_json(perf)
 
 
 def build_report(root: Path, cfg: PipelineConfig, records: dict[str, Any]) -> dict[str, Any]:
@@ -225,17 +174,11 @@ def build_report(root: Path, cfg: PipelineConfig, records: dict[str, Any]) -> di
         "verify": {k: ver[k] for k in ("passed", "protocols", "max_abs_err", "atol", "rtol", "inputs")}
         if ver
         else {"passed": False, "reason": _not_measured(records, "verify")},
-        "perf": {name: {k: perf[name][k] for k in PERF_KEYS} for name in ("baseline", "tuned")}
-        if perf
-        else {"reason": _not_measured(records, "perf")},
+        "perf": _perf_json(perf) if perf else {"reason": _not_measured(records, "perf")},
         "versions": versions(),
         "before_after": before_after(records),
         "plots": plots,
     }
-    if perf:
-        report["perf"]["tuned_config"] = perf["tuned_config"]
-        report["perf"]["request"] = perf["request"]
-        report["perf"]["machine"] = perf["machine"]
     engine = _result(records, "engine") or {}
     if engine.get("trtexec"):
         report["engine"] = {"trtexec": engine["trtexec"], "scripts": engine["trtexec_scripts"]}
@@ -253,22 +196,14 @@ def _markdown(report: dict[str, Any]) -> str:
     for r in report["before_after"]:
         lines.append(f"| {r['aspect']} | {_md(r['before'])} | {_md(r['after'])} |")
     lines += ["", "## Serving", ""]
-    perf = report["perf"]
-    if "baseline" in perf:
-        lines += [
-            "| config | clients | req/s | p50 ms | p95 ms | p99 ms | failed |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for name in ("baseline", "tuned"):
-            r = perf[name]
-            lines.append(
-                f"| {name} (dynamic batching {'on' if r['dynamic_batching'] else 'off'}) "
-                f"| {r['concurrency']} "
-                f"| {r['throughput_rps']:.1f} | {r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {r['p99_ms']:.2f} "
-                f"| {r['failed']} |"
-            )
+    if "baseline" in report["perf"]:
+        from trt_pdk.triton.perf_report import tables
+
+        for title, head, rows in tables(report["perf"]):
+            lines += [f"### {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+            lines += ["| " + " | ".join(_md(c) for c in r) + " |" for r in rows] + [""]
     else:
-        lines.append(perf["reason"])
+        lines.append(report["perf"]["reason"])
     v = report["verify"]
     lines += ["", f"Verify: {'passed' if v.get('passed') else 'NOT passed'}; "
               + (f"max abs err {v['max_abs_err']:.3g} over {', '.join(v['protocols'])}" if "max_abs_err" in v
@@ -327,28 +262,13 @@ def _html(report: dict[str, Any], md_root: Path) -> str:
         ),
         "<h2>Serving</h2>",
     ]
-    perf = report["perf"]
-    if "baseline" in perf:
-        parts.append(
-            table(
-                ["config", "dynamic batching", "clients", "req/s", "p50 ms", "p95 ms", "p99 ms", "failed"],
-                [
-                    [
-                        n,
-                        perf[n]["dynamic_batching"],
-                        perf[n]["concurrency"],
-                        f"{perf[n]['throughput_rps']:.1f}",
-                        f"{perf[n]['p50_ms']:.2f}",
-                        f"{perf[n]['p95_ms']:.2f}",
-                        f"{perf[n]['p99_ms']:.2f}",
-                        perf[n]["failed"],
-                    ]
-                    for n in ("baseline", "tuned")
-                ],
-            )
-        )
+    if "baseline" in report["perf"]:
+        from trt_pdk.triton.perf_report import tables
+
+        for title, head, rows in tables(report["perf"]):
+            parts += [f"<h3>{esc(title)}</h3>", table(head, rows)]
     else:
-        parts.append(f"<p>{esc(perf['reason'])}</p>")
+        parts.append(f"<p>{esc(report['perf']['reason'])}</p>")
     v = report["verify"]
     parts.append(f"<p>Verify: {esc(json.dumps(v))}</p>")
     if report.get("engine"):

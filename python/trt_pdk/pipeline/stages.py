@@ -393,32 +393,24 @@ def run_verify(ctx: Context) -> dict[str, Any]:
 
 
 def run_perf(ctx: Context) -> dict[str, Any]:
-    from trt_pdk.triton.perf import PerfSettings, ProfileServing
+    from trt_pdk.profiles import load_profiles
+    from trt_pdk.triton.perf import ServingTraffic, options_from_section, run_perf, stage_result
     from trt_pdk.triton.server import explain_log, pid_alive
 
-    p = ctx.cfg.perf
-    settings = PerfSettings(
-        concurrency=list(p.concurrency),
-        duration=p.duration,
-        warmup=p.warmup,
-        protocol=p.protocol,
-        target_concurrency=p.target_concurrency,
-        instance_counts=list(p.instance_counts),
-        preferred_batch_sizes=[list(x) for x in p.preferred_batch_sizes],
-        max_queue_delays_us=list(p.max_queue_delays_us),
-        min_gain=p.min_gain,
-        p99_slack=p.p99_slack,
-    )
     state = ctx.server.state
+    traffic = ServingTraffic(
+        ctx.cfg.path(ctx.cfg.traffic), load_profiles(ctx.root / ctx.results["profiles"]["profiles"])
+    )
     try:
-        report = ProfileServing(
+        report = run_perf(
             ctx.root / ctx.results["repository"]["deployment"],
             ctx.model_name,
             ctx.root / "perf",
-            settings,
+            traffic,
+            options_from_section(ctx.cfg.perf),
             state=state,
-            inputs=_inputs(ctx, 1, 0),
-        )()
+            onnx_model=ctx.root / ctx.results["repository"]["cpu_model"],
+        )
     except Exception as exc:
         if pid_alive(state.pid):
             raise
@@ -428,29 +420,7 @@ def run_perf(ctx: Context) -> dict[str, Any]:
         ) from None
     if not pid_alive(state.pid):
         raise UserError(f"the Triton server (PID {state.pid}) died during perf. {explain_log(state.log)}")
-
-    def at_target(rows: list[dict]) -> dict[str, Any]:
-        row = next(r for r in rows if r.get("concurrency") == p.target_concurrency)
-        keys = ("dynamic_batching", "instance_count", "concurrency", "throughput_rps", "p50_ms", "p95_ms")
-        return {**{k: row.get(k) for k in keys}, "p99_ms": row.get("p99_ms"), "failed": row.get("failed")}
-
-    return {
-        "baseline": at_target(report["baseline"]["results"]),
-        "tuned": at_target(report["tuned"]["results"]),
-        "tuned_config": report["tuned"]["config"],
-        "steps": [
-            {"variable": s["variable"], "value": s["value"], "kept": s["kept"]} for s in report["steps"]
-        ],
-        "levels": {
-            "baseline": report["baseline"]["results"],
-            "tuned": report["tuned"]["results"],
-            **{f"{s['variable']}={s['value']}": s["results"] for s in report["steps"]},
-        },
-        "summary": report["summary"],
-        "machine": report["machine"],
-        "request": {k: list(a.shape) for k, a in _inputs(ctx, 1, 0).items()},
-        "perf_json": ctx.rel(ctx.root / "perf" / "perf.json"),
-    }
+    return {**stage_result(report), "perf_json": ctx.rel(ctx.root / "perf" / "perf.json")}
 
 
 # --------------------------------------------------------------------------- deployment

@@ -16,9 +16,11 @@ own length. Three parts:
   dynamic program (``trt_pdk.profiles.profiles_from_traffic``, cost ``padded_elements``)
   gives the least-padding edges for each bucket count k; the k kept is the one with the
   lowest estimated serving time per request, padded work against batching gain: per
-  bucket ``run_time(E[batch] * padded elements) / E[batch]``, with
-  ``E[batch] = clamp(concurrency * share, 1, max_batch)`` and ``run_time`` timed on the
-  same onnxruntime graph at growing sizes (:func:`time_model`).
+  bucket ``(run_time(E[batch] * padded elements) + overhead) / E[batch]``, where
+  ``E[batch]`` is the expected run of same-bucket requests in the server's queue (Triton
+  closes a batch at the first request of another shape), ``run_time`` is timed on the
+  same onnxruntime graph at growing sizes (:func:`time_model`) and ``overhead`` is the
+  server's measured per-execution cost beyond the graph.
 * :func:`write_bucketing` writes the ensemble ``<model>_bucketed`` = pad -> model -> unpad
   (python backend, :mod:`trt_pdk.triton.python_model.bucketing`) next to the model, so
   every client of the ensemble benefits.
@@ -269,19 +271,43 @@ def _run_seconds(cost: dict, elements: float) -> float:
 # --------------------------------------------------------------------------- edges
 
 
+def _expected_batch(share: float, queued: int, cap: float) -> float:
+    """Requests per run of one batching class under Triton's dynamic batcher.
+
+    The batcher takes queued requests in order and closes a batch at the first one of
+    another shape, so a batch is a run of equal shapes in the queue: with ``queued``
+    requests waiting, each of this class with probability ``share``, the run's expected
+    length is ``(1 - share**queued) / (1 - share)``.
+    """
+    run = float(queued) if share >= 1.0 else (1.0 - share**queued) / (1.0 - share)
+    return max(1.0, min(run, cap))
+
+
 def _estimate(groups, cost: dict, concurrency: int, max_batch: int) -> float:
     """Estimated serving seconds per request.
 
-    ``groups``: (share of requests, items per request, elements per item) per bucket. A
-    bucket's requests are expected to meet ``concurrency * share`` at a time (at least 1,
-    at most what ``max_batch`` holds), and one run of that many costs :func:`time_model`'s
-    time for its elements.
+    ``groups``: (share of requests, items per request, elements per item) per batching
+    class (a bucket, or one shape without bucketing). A run of the expected batch costs
+    :func:`time_model`'s time for its elements plus the server's per-execution overhead.
     """
     total = 0.0
+    overhead = cost.get("serving_overhead_s", 0.0)
     for share, items, elements in groups:
-        batch = min(max(concurrency * share, 1.0), max(1.0, max_batch / max(items, 1.0)))
-        total += share * _run_seconds(cost, batch * items * elements) / batch
+        batch = _expected_batch(share, concurrency, max(1.0, max_batch / max(items, 1.0)))
+        total += share * (_run_seconds(cost, batch * items * elements) + overhead) / batch
     return total
+
+
+def _groups(rows, edges: list[int] | None) -> list[tuple[float, float, float]]:
+    """Batching classes of (value, share, items, elements per item / value) rows; None: one per value."""
+    acc: dict[int, list[float]] = {}
+    for v, share, items, per in rows:
+        edge = v if edges is None else next((e for e in edges if e >= v), v)
+        g = acc.setdefault(edge, [0.0, 0.0, 0.0])
+        g[0] += share
+        g[1] += share * items
+        g[2] += share * items * edge * per
+    return [(sh, it / sh, el / it) for sh, it, el in acc.values()]
 
 
 def plan_edges(
@@ -298,60 +324,46 @@ def plan_edges(
 ) -> tuple[list[int], dict]:
     """Bucket edges along ``name[axis]``: per band, the planner's least-padding edges for the best k.
 
-    Returns the edges and the estimate (seconds per request unbucketed vs bucketed).
+    Returns the edges and the estimate (microseconds per request unbucketed vs bucketed).
     """
     from trt_pdk.profiles import profiles_from_traffic, route, traffic_from_rows
 
     i = traffic.inputs.index(name)
     total = traffic.total
-    per_item = []  # (value on the axis, share, items per request, elements per item / value)
+    rows = []  # (value on the axis, share, items per request, elements per item / value)
     for shape, count in zip(traffic.shapes, traffic.counts, strict=True):
         items = shape[i][batch_axis] if batch_axis is not None else 1
         elements = sum(math.prod(s) for s in shape) / items
-        per_item.append((shape[i][axis], float(count) / total, items, elements / shape[i][axis]))
+        rows.append((shape[i][axis], float(count) / total, items, elements / shape[i][axis]))
     band_of = [
         route(profiles, dict(zip(traffic.inputs, map(list, s), strict=True))) if profiles else 0
         for s in traffic.shapes
     ]
-    unbucketed = _estimate([(sh, it, v * per) for v, sh, it, per in per_item], cost, concurrency, max_batch)
     edges: list[int] = []
+    by_k: dict[str, dict[int, float]] = {}
     for band in sorted({b for b in band_of if b is not None}):
-        rows = [(r, c) for r, c, b in zip(per_item, traffic.counts, band_of, strict=True) if b == band]
-        values = sorted({r[0] for r, _ in rows})
+        mine = [r for r, b in zip(rows, band_of, strict=True) if b == band]
+        values = sorted({r[0] for r in mine})
         # The planner on this band projected to the one axis, each request weighted by its items.
-        projected = traffic_from_rows([({name: [r[0]]}, float(c) * r[2]) for r, c in rows], "band")
+        projected = traffic_from_rows([({name: [r[0]]}, r[1] * total * r[2]) for r in mine], "band")
         best = None
+        by_k[str(band)] = {}
         for k in range(1, min(max_buckets_per_band, len(values)) + 1):
-            plan = profiles_from_traffic(projected, k)
-            ks = sorted(p[name]["max"][0] for p in plan.profiles)
-            groups = {}
-            for (v, share, items, per), _ in rows:
-                edge = next(e for e in ks if e >= v)
-                g = groups.setdefault(edge, [0.0, 0.0, 0.0])
-                g[0] += share
-                g[1] += share * items
-                g[2] += share * items * edge * per
-            est = _estimate(
-                [(s, it / s, el / it) for s, it, el in groups.values()], cost, concurrency, max_batch
-            )
+            ks = sorted(p[name]["max"][0] for p in profiles_from_traffic(projected, k).profiles)
+            est = _estimate(_groups(mine, ks), cost, concurrency, max_batch)
+            by_k[str(band)][k] = round(est * 1e6, 1)
             if best is None or est < best[0]:
                 best = (est, ks)
         edges += best[1]
     edges = sorted(set(edges))
-    bucketed_groups = {}
-    for v, share, items, per in per_item:
-        edge = next((e for e in edges if e >= v), v)
-        g = bucketed_groups.setdefault(edge, [0.0, 0.0, 0.0])
-        g[0] += share
-        g[1] += share * items
-        g[2] += share * items * edge * per
-    bucketed = _estimate(
-        [(s, it / s, el / it) for s, it, el in bucketed_groups.values()], cost, concurrency, max_batch
-    )
+    unbucketed = _estimate(_groups(rows, None), cost, concurrency, max_batch)
+    bucketed = _estimate(_groups(rows, edges), cost, concurrency, max_batch)
     return edges, {
         "unbucketed_us_per_request": round(unbucketed * 1e6, 1),
         "bucketed_us_per_request": round(bucketed * 1e6, 1),
+        "us_per_request_by_band_and_k": by_k,
         "concurrency": concurrency,
+        "serving_overhead_us": round(cost.get("serving_overhead_s", 0.0) * 1e6, 1),
         "timed_elements": cost["elements"],
         "timed_seconds": [round(t, 6) for t in cost["seconds"]],
     }
@@ -365,8 +377,15 @@ def plan_bucketing(
     profiles: list[dict] | None,
     max_batch_size: int,
     concurrency: int = 16,
+    server_compute_s: float | None = None,
 ) -> BucketPlan:
-    """Checks each dynamic non-batch axis of the traffic, plans edges on those that pass."""
+    """Checks each dynamic non-batch axis of the traffic, plans edges on those that pass.
+
+    ``server_compute_s``: the server's mean compute time per request of this traffic
+    without batching (Triton's ``nv_inference_compute_infer_duration_us`` over a baseline
+    replay); what it exceeds the graph's own timed cost by is the per-execution serving
+    overhead that batching saves. None: the graph's time only.
+    """
     plan = BucketPlan(model)
     if max_batch_size <= 0:
         plan.reason = "the model has no batch dim (max_batch_size 0), so the server cannot batch buckets"
@@ -383,6 +402,12 @@ def plan_bucketing(
         return plan
     largest = max(sum(math.prod(x) for x in s) / s[0][0] for s in traffic.shapes) * max_batch_size
     cost = time_model(onnx_path, traffic, largest_elements=largest)
+    if server_compute_s is not None:
+        graph_s = sum(
+            float(c) / traffic.total * _run_seconds(cost, sum(math.prod(x) for x in shape))
+            for shape, c in zip(traffic.shapes, traffic.counts, strict=True)
+        )
+        cost["serving_overhead_s"] = max(0.0, server_compute_s - graph_s)
     for name, axis in varying:
         edges, estimate = plan_edges(
             traffic, name, axis, profiles, cost, concurrency=concurrency, max_batch=max_batch_size
@@ -465,19 +490,22 @@ def write_bucketing(repository: str | Path, model: str, plan: BucketPlan) -> lis
 
 
 def _write_model(repo: Path, cfg, source: Path | None) -> None:
+    """Config replaced atomically; a new version folder only when the model file changed.
+
+    Versions are never rewritten in place (a server may be serving one); Triton serves the
+    newest.
+    """
+    from trt_pdk.triton.repository import versions
+
     folder = repo / cfg.name
-    version = folder / "1"
-    same = version.is_dir() and (
+    have = versions(folder) if folder.is_dir() else []
+    latest = folder / str(have[-1]) if have else None
+    same = latest is not None and (
         source is None
-        or ((version / "model.py").is_file() and (version / "model.py").read_bytes() == source.read_bytes())
+        or ((latest / "model.py").is_file() and (latest / "model.py").read_bytes() == source.read_bytes())
     )
     if not same:
-        if version.exists():
-            raise UserError(
-                f"{version} exists with other contents; remove {folder} (a model trt-pdk wrote for "
-                "bucketing) and rerun."
-            )
-        with atomic_directory(version) as tmp:
+        with atomic_directory(folder / str(have[-1] + 1 if have else 1)) as tmp:
             if source is not None:
                 shutil.copy2(source, tmp / "model.py")
     write_text_atomic(folder / "config.pbtxt", tc.config_to_text(cfg))

@@ -254,6 +254,35 @@ class _Session:
         return r
 
 
+def _bucketing(session, *, repository, traffic, onnx_path: Path, base: dict, options, log) -> dict:
+    """Plans bucketing (the baseline's server compute time prices the per-execution overhead),
+    writes and loads the ensemble when an axis passes the check; returns the plan's JSON."""
+    from trt_pdk.profiles import load_traffic
+    from trt_pdk.triton import bucketing as bk
+
+    if not options.bucketing or options.search == "none":
+        return {"enabled": False, "reason": "not asked for (--no-bucketing or --search none)"}
+    if not onnx_path.is_file():
+        return {"enabled": False, "reason": f"no ONNX graph at {onnx_path} to check padding on"}
+    log("bucketing: checking padding on the served graph and planning edges")
+    compute_us = base["server"].get(session.model, {}).get("compute_us_avg")
+    plan = bk.plan_bucketing(
+        onnx_path,
+        load_traffic(traffic.log),
+        session.model,
+        profiles=traffic.profiles,
+        max_batch_size=session.file_cfg.max_batch_size,
+        concurrency=options.concurrency,
+        server_compute_s=compute_us / 1e6 if compute_us else None,
+    )
+    if plan.enabled:
+        for name in bk.write_bucketing(repository, session.model, plan):
+            if name != session.model:
+                _load(session.state, name)
+        session.ensemble = bk.bucketed_name(session.model)
+    return plan.to_json()
+
+
 def _load(state: ServerState, name: str, config_json: str | None = None) -> None:
     """Loads a model; a server that died meanwhile is reported as dead, not as a bad model."""
     try:
@@ -293,8 +322,6 @@ def measure_serving(
     ``onnx_model``: the graph the model serves (default: ``<model>/<version>/model.onnx`` of
     the repository), on which bucketing is checked and timed.
     """
-    from trt_pdk.profiles import load_traffic
-    from trt_pdk.triton import bucketing as bk
     from trt_pdk.triton.replay import replay_traffic
     from trt_pdk.triton.search import GridSearch
 
@@ -328,42 +355,21 @@ def measure_serving(
     }
     onnx_path = Path(onnx_model) if onnx_model else entry.path / str(max(entry.versions)) / "model.onnx"
     session = _Session(state, model, file_cfg, traffic=replay, dtypes=dtypes, options=options)
-    plan = None
-    if options.bucketing and options.search != "none":
-        if not onnx_path.is_file():
-            report["bucketing"] = {
-                "enabled": False,
-                "reason": f"no ONNX graph at {onnx_path} to check padding on",
-            }
-        else:
-            log("bucketing: checking padding on the served graph and planning edges")
-            plan = bk.plan_bucketing(
-                onnx_path,
-                load_traffic(traffic.log),
-                model,
-                profiles=traffic.profiles,
-                max_batch_size=file_cfg.max_batch_size,
-                concurrency=options.concurrency,
-            )
-            report["bucketing"] = plan.to_json()
-            if plan.enabled:
-                names = bk.write_bucketing(repository, model, plan)
-                for name in names:
-                    if name != model:
-                        _load(state, name)
-                session.ensemble = bk.bucketed_name(model)
-    else:
-        report["bucketing"] = {"enabled": False, "reason": "not asked for (--no-bucketing or --search none)"}
-    baseline_point = {
-        "instance_count": 1,
-        "max_queue_delay_us": None,
-        "preferred_batch_sizes": [],
-        "bucketing": False,
-    }
+    baseline_point = {"instance_count": 1, "max_queue_delay_us": None, "preferred_batch_sizes": [],
+                      "bucketing": False}  # fmt: skip
     try:
         log("baseline: 1 instance, no batching, no bucketing")
         base = session.replay(baseline_point)
         _all_failed(base, "baseline replay", state)
+        report["bucketing"] = _bucketing(
+            session,
+            repository=repository,
+            traffic=traffic,
+            onnx_path=onnx_path,
+            base=base,
+            options=options,
+            log=log,
+        )
         candidates = [
             {
                 "label": _label(baseline_point),
@@ -467,7 +473,9 @@ def _bands(session, replay, *, base_point, win_point, base, winner, options, log
     for b, band in enumerate(replay.bands):
         row = {"name": band.name, "share": band.share}
         for label, point, mixed in (("baseline", base_point, base), ("tuned", win_point, winner)):
-            if alone:
+            if label == "tuned" and win_point == base_point:
+                row["tuned"] = row["baseline"]  # the search kept the baseline: one measurement, not two
+            elif alone:
                 log(f"band {band.name}: {label} alone")
                 r = session.replay(point, replay.band(b))
                 row[label] = {**_brief(r), "measured": "band replayed alone"}
@@ -542,7 +550,8 @@ def options_from_section(section) -> PerfOptions:
     """PerfOptions from the pipeline's ``perf:`` section (its fields, read by name).
 
     The replay runs at ``target_concurrency`` clients; the grid always holds one instance,
-    no batching and no preferred sizes (the baseline) beside the section's values.
+    no batching and no preferred sizes (the baseline) beside the section's values. Fields the
+    section lacks (``search``, ``bucketing``, ``budget_s``) take their defaults.
     """
     return PerfOptions(
         concurrency=int(section.target_concurrency),
@@ -554,6 +563,9 @@ def options_from_section(section) -> PerfOptions:
         min_gain=float(section.min_gain),
         search=getattr(section, "search", "quick"),
         bucketing=getattr(section, "bucketing", True),
+        # The main job gives perf 120 s: the search stops starting candidates at 45 s, which
+        # leaves the paired re-measure and the per-band replays their time.
+        budget_s=float(getattr(section, "budget_s", 45.0)),
     )
 
 

@@ -1,0 +1,112 @@
+"""Traffic replay and config search without a server: what is sent, in what order, which band."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from trt_pdk.errors import UserError
+from trt_pdk.profiles import load_traffic, profiles_from_traffic
+from trt_pdk.triton.replay import replay_traffic
+from trt_pdk.triton.search import GridSearch
+
+
+def _log(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_a_pass_holds_every_logged_request_once_in_shuffled_order(tmp_path):
+    log = _log(
+        tmp_path / "t.jsonl", [{"x": [1, s], "count": c} for s, c in [(1, 30), (2, 5), (8, 4), (64, 1)]]
+    )
+    traffic = replay_traffic(log)
+    sent = Counter(traffic.order)
+    assert {traffic.shapes[i]: n for i, n in sent.items()} == {
+        ((1, 1),): 30,
+        ((1, 2),): 5,
+        ((1, 8),): 4,
+        ((1, 64),): 1,
+    }
+    assert traffic.offsets is None
+    # Shuffled (a log sorted by shape would send one shape at a time), and the same every time.
+    assert traffic.order != sorted(traffic.order)
+    assert replay_traffic(log).order == traffic.order
+
+
+def test_timestamps_keep_the_log_order_and_clock(tmp_path):
+    log = _log(
+        tmp_path / "t.jsonl",
+        [
+            {"x": [1, 4], "timestamp": 10.5},
+            {"x": [1, 2], "count": 2, "timestamp": 10.0},
+            {"x": [1, 8], "timestamp": 11.25},
+        ],
+    )
+    traffic = replay_traffic(log)
+    assert [traffic.shapes[i][0][1] for i in traffic.order] == [2, 2, 4, 8]
+    assert traffic.offsets == [0.0, 0.0, 0.5, 1.25]
+
+
+def test_bands_follow_the_planners_profiles(tmp_path):
+    log = _log(
+        tmp_path / "t.jsonl", [{"x": [1, s], "count": c} for s, c in [(1, 30), (2, 10), (50, 6), (64, 4)]]
+    )
+    profiles = profiles_from_traffic(load_traffic(log), 2).profiles
+    traffic = replay_traffic(log, profiles)
+    assert [b.share for b in traffic.bands] == [0.8, 0.2]
+    assert traffic.bands[0].name.startswith("profile 0 (x[1] 1..2")
+    short = traffic.band(0)
+    assert short.requests == 40 and {s[0][1] for s in short.shapes} == {1, 2}
+    assert sorted(Counter(short.order).values()) == [10, 30]
+
+
+def test_a_fractional_count_cannot_be_replayed(tmp_path):
+    log = _log(tmp_path / "t.jsonl", [{"x": [1, 2], "count": 2.5}])
+    with pytest.raises(UserError, match=r"count 2\.5 is not a whole number"):
+        replay_traffic(log)
+
+
+def test_a_non_numeric_timestamp_is_one_clear_error(tmp_path):
+    log = _log(tmp_path / "t.jsonl", [{"x": [1, 2], "timestamp": "noon"}])
+    with pytest.raises(UserError, match="timestamp must be a number of seconds"):
+        replay_traffic(log)
+
+
+# --------------------------------------------------------------------------- search
+
+
+def _landscape(point):
+    """A smooth throughput surface with one peak at (instances 2, delay 500); p99 grows with delay."""
+    tput = 100 + 40 * (point["instance_count"] == 2) + {None: 0, 100: 50, 500: 80, 2000: 60}[point["delay"]]
+    p99 = 50 + (point["delay"] or 0) / 100
+    return {"throughput_rps": tput, "p99_ms": p99, "failed": 0, "succeeded": 100}
+
+
+GRID = {"instance_count": [1, 2, 3], "delay": [None, 100, 500, 2000]}
+
+
+def test_quick_search_climbs_to_the_exhaustive_best_with_fewer_measurements():
+    seen = []
+
+    def measure(point):
+        seen.append(point)
+        return _landscape(point)
+
+    quick = GridSearch(GRID, measure).quick({"instance_count": 1, "delay": None}, p99_limit=80)
+    exhaustive = GridSearch(GRID, _landscape).exhaustive(p99_limit=80)
+    assert exhaustive.best.point == {"instance_count": 2, "delay": 500}
+    assert quick.best.point == exhaustive.best.point
+    assert len(quick.candidates) < len(exhaustive.candidates) == 12
+    assert len(seen) == len({json.dumps(p, sort_keys=True) for p in seen})  # nothing measured twice
+
+
+def test_a_config_over_the_p99_limit_never_wins():
+    # delay 500 peaks in throughput but its p99 (55 ms) is over a 52 ms limit.
+    quick = GridSearch(GRID, _landscape).quick({"instance_count": 1, "delay": None}, p99_limit=52)
+    exhaustive = GridSearch(GRID, _landscape).exhaustive(p99_limit=52)
+    assert exhaustive.best.point == {"instance_count": 2, "delay": 100}
+    assert quick.best.point == exhaustive.best.point
+    assert all(c.feasible == (c.result["p99_ms"] <= 52) for c in quick.candidates)
