@@ -48,7 +48,12 @@ def register(subparsers) -> None:
     s.add_argument("--metrics-port", type=int, default=0)
     s.add_argument("--detach", action="store_true", help="return once ready; stop with `triton stop`")
     s.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for readiness")
-    s.add_argument("--python-env", type=Path, help="Python environment for the models (default: this one)")
+    s.add_argument(
+        "--python-env",
+        type=Path,
+        help="Python environment the models run in; needs numpy<2 and onnxruntime (default: the environment "
+        "holding $TRT_PDK_TRITON_ROOT's nvidia-pytriton, else this one)",
+    )
     s.set_defaults(func=_serve)
 
     st = sub.add_parser("stop", help="stop a detached server (SIGTERM, then SIGKILL)")

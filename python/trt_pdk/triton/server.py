@@ -9,8 +9,9 @@ environment that installs the ``trt-pdk[triton]`` extra. Two ways to keep it apa
   numpy 1.26, which every kit dependency accepts); or
 * install ``nvidia-pytriton`` in a separate environment and point the kit at its server
   with ``TRT_PDK_TRITON_ROOT=<that site-packages>/pytriton/tritonserver``. The models'
-  Python (the stub's interpreter) is chosen separately: ``python_env`` below, or the
-  per-model ``EXECUTION_ENV_PATH``; it needs numpy and onnxruntime only.
+  Python (the stub's interpreter) is then that environment by default, or ``python_env``
+  below (:mod:`trt_pdk.triton.python_env`); it needs numpy<2 (the stub answers with empty
+  tensors under numpy 2) and onnxruntime, and is checked before the server starts.
 
 How the server is started, and why:
 
@@ -180,7 +181,9 @@ class TritonServer:
         models: models to load at start (default: every model in the repository).
         http_port / grpc_port / metrics_port: 0 (default) picks free ports.
         detached: survive the parent (for ``serve --detach``); otherwise die with it.
-        python_env: Python environment for the models' stub (default: the running one).
+        python_env: Python environment for the models' stub (default: see
+            :func:`trt_pdk.triton.python_env.model_python`); checked before the start.
+        check_python: refuse a models' Python the stub cannot serve from (default True).
         extra_args: more tritonserver arguments (e.g. ``--backend-config=...``).
         ready_timeout: seconds to wait for the server and every model to be ready.
 
@@ -200,13 +203,17 @@ class TritonServer:
         python_env: str | Path | None = None,
         extra_args: list[str] = (),
         ready_timeout: float = 60.0,
+        check_python: bool = True,
     ):
         self.repository = Path(repository)
         self.run_dir = Path(run_dir).absolute()  # the state file must work from any cwd
         self.models = list(models) if models else None
         self.ports = {"http": http_port, "grpc": grpc_port, "metrics": metrics_port}
         self.detached = detached
-        self.python_env = Path(python_env) if python_env else Path(sys.prefix)
+        from trt_pdk.triton.python_env import model_python
+
+        self.python_env = model_python(python_env)
+        self.check_python = check_python
         self.extra_args = list(extra_args)
         self.ready_timeout = ready_timeout
         self.process: subprocess.Popen | None = None
@@ -219,6 +226,10 @@ class TritonServer:
         entries = validate_repository(repo, self.models)
         models = [e.name for e in entries]
         install = find_triton()
+        if self.check_python:
+            from trt_pdk.triton.python_env import check_model_python
+
+            check_model_python(self.python_env, f"{sys.version_info.major}.{sys.version_info.minor}")
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             probe = self.run_dir / ".write_test"
