@@ -394,7 +394,8 @@ def run_verify(ctx: Context) -> dict[str, Any]:
 
 def run_perf(ctx: Context) -> dict[str, Any]:
     from trt_pdk.profiles import load_profiles
-    from trt_pdk.triton.perf import ServingTraffic, options_from_section, run_perf, stage_result
+    from trt_pdk.triton.perf import ServingTraffic, run_perf
+    from trt_pdk.triton.perf_report import options_from_section, stage_result
     from trt_pdk.triton.server import explain_log, pid_alive
 
     state = ctx.server.state

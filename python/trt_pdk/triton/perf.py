@@ -140,24 +140,6 @@ def _variant(cfg, **change):
     return new
 
 
-def sample_inputs(cfg, batch: int = 1, seed: int = 0) -> dict[str, np.ndarray]:
-    """Random inputs that fit a config (dynamic dims become 1, a batch dim is added if batched)."""
-    rng = np.random.default_rng(seed)
-    out = {}
-    for t in cfg.input:
-        shape = ([batch] if cfg.max_batch_size > 0 else []) + [d if d > 0 else 1 for d in t.dims]
-        dtype = np.dtype(tc.numpy_dtype(tc.pb_name(t.data_type)))
-        if dtype.kind == "f":
-            out[t.name] = rng.standard_normal(shape).astype(dtype)
-        elif dtype.kind in "iu":
-            out[t.name] = rng.integers(0, 10, shape).astype(dtype)
-        elif dtype.kind == "b":
-            out[t.name] = rng.integers(0, 2, shape).astype(bool)
-        else:
-            raise UserError(f"input {t.name!r}: perf cannot make sample {dtype} data; pass --inputs.")
-    return out
-
-
 # --------------------------------------------------------------------------- the measurement
 
 
@@ -543,92 +525,38 @@ def _cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-# --------------------------------------------------------------------------- the pipeline's view
+def paired_measure(
+    repository: str | Path,
+    model: str,
+    traffic: ServingTraffic,
+    options: PerfOptions,
+    points: list[dict],
+    *,
+    state: ServerState,
+    rounds: int = 3,
+) -> list[list[dict]]:
+    """Replays each point ``rounds`` times, alternating their order every round (ABBA...).
 
-
-def options_from_section(section) -> PerfOptions:
-    """PerfOptions from the pipeline's ``perf:`` section (its fields, read by name).
-
-    The replay runs at ``target_concurrency`` clients; the grid always holds one instance,
-    no batching and no preferred sizes (the baseline) beside the section's values. Fields the
-    section lacks (``search``, ``bucketing``, ``budget_s``) take their defaults.
+    A search's best is the maximum of noisy samples; measuring its rivals again, back to
+    back and in alternating order, is the fair comparison on a shared machine. Points
+    with bucketing need its ensemble loaded (a search with bucketing on loaded it).
+    Returns, per point, its results in round order.
     """
-    return PerfOptions(
-        concurrency=int(section.target_concurrency),
-        duration=float(section.duration),
-        protocol=section.protocol,
-        instance_counts=sorted({1, *section.instance_counts}),
-        max_queue_delays_us=list(section.max_queue_delays_us) or [100, 500, 2000],
-        preferred_batch_sizes=[[], *(list(p) for p in section.preferred_batch_sizes)],
-        min_gain=float(section.min_gain),
-        search=getattr(section, "search", "quick"),
-        bucketing=getattr(section, "bucketing", True),
-        # The main job gives perf 120 s: the search stops starting candidates at 45 s, which
-        # leaves the paired re-measure and the per-band replays their time.
-        budget_s=float(getattr(section, "budget_s", 45.0)),
-    )
+    from trt_pdk.triton.bucketing import bucketed_name
+    from trt_pdk.triton.replay import replay_traffic
 
-
-_RESULT_KEYS = ("throughput_rps", "p50_ms", "p95_ms", "p99_ms", "failed", "distinct_shapes", "avg_batch")
-
-
-def _row(part: dict, concurrency: int) -> dict:
-    point, r = part["point"], part["result"]
-    return {
-        "config": part["label"],
-        "dynamic_batching": point["max_queue_delay_us"] is not None,
-        "instance_count": point["instance_count"],
-        "max_queue_delay_us": point["max_queue_delay_us"],
-        "preferred_batch_sizes": point["preferred_batch_sizes"],
-        "bucketing": point["bucketing"],
-        "concurrency": concurrency,
-        **{k: r.get(k) for k in _RESULT_KEYS},
-        "server": r.get("server", {}),
-    }
-
-
-def stage_result(report: dict) -> dict:
-    """The JSON the pipeline keeps for its perf stage (and its report reads)."""
-    c = report["options"]["concurrency"]
-    bucketing = report["bucketing"]
-    return {
-        "baseline": _row(report["baseline"], c),
-        "tuned": _row(report["tuned"], c),
-        "bands": report["bands"],
-        "candidates": [
-            {
-                "config": x["label"],
-                "step": x["step"],
-                "feasible": x["feasible"],
-                **{k: x["result"].get(k) for k in _RESULT_KEYS},
-            }
-            for x in report["candidates"]
-        ],
-        "search": report.get("search"),
-        "recheck": report.get("recheck"),
-        "open_loop": _open_brief(report.get("open_loop", {})),
-        "bucketing": {
-            "enabled": bucketing.get("enabled", False),
-            "reason": bucketing.get("reason", ""),
-            "axes": bucketing.get("axes", []),
-            "checks": bucketing.get("checks", []),
-            "estimate": bucketing.get("estimate", {}),
-        },
-        "traffic": report["traffic"],
-        "summary": report["summary"],
-        "machine": report["machine"],
-        "seconds": report["seconds"],
-    }
-
-
-def _open_brief(open_loop: dict) -> dict:
-    if "reason" in open_loop:
-        return open_loop
-    return {
-        "speed": open_loop.get("speed"),
-        **{
-            name: {k: open_loop[name].get(k) for k in (*_RESULT_KEYS, "offered_rps", "dropped")}
-            for name in ("baseline", "tuned")
-            if name in open_loop
-        },
-    }
+    entry = validate_repository(repository, [model])[0]
+    replay = replay_traffic(traffic.log, traffic.profiles)
+    dtypes = {t.name: np.dtype(tc.numpy_dtype(tc.pb_name(t.data_type))) for t in entry.config.input}
+    session = _Session(state, model, entry.config, traffic=replay, dtypes=dtypes, options=options)
+    session.ensemble = bucketed_name(model)
+    out: list[list[dict]] = [[] for _ in points]
+    try:
+        for r in range(rounds):
+            order = range(len(points)) if r % 2 == 0 else reversed(range(len(points)))
+            for i in order:
+                out[i].append(session.replay(points[i]))
+    finally:
+        if pid_alive(state.pid):
+            load_model(state, model)
+    return out

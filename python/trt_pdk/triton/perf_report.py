@@ -1,13 +1,108 @@
-"""How the perf stage's result reads in the pipeline's report (JSON, rows, tables, plots).
+"""The pipeline's view of perf: options from its ``perf:`` section, the stage's result, the report.
 
-The pipeline's report calls these with the perf stage's result (``perf.stage_result``);
-the numbers are the stage's own, nothing is recomputed here.
+:func:`options_from_section` and :func:`stage_result` are what the pipeline's perf stage
+calls around :func:`trt_pdk.triton.perf.run_perf`; the report's functions take that
+result (JSON, rows, tables, plots); the numbers are the stage's own, nothing is
+recomputed here.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+from trt_pdk.triton.perf import PerfOptions
+
+# --------------------------------------------------------------------------- the pipeline's view
+
+
+def options_from_section(section) -> PerfOptions:
+    """PerfOptions from the pipeline's ``perf:`` section (its fields, read by name).
+
+    The replay runs at ``target_concurrency`` clients; the grid always holds one instance,
+    no batching and no preferred sizes (the baseline) beside the section's values. Fields the
+    section lacks (``search``, ``bucketing``, ``budget_s``) take their defaults.
+    """
+    return PerfOptions(
+        concurrency=int(section.target_concurrency),
+        duration=float(section.duration),
+        protocol=section.protocol,
+        instance_counts=sorted({1, *section.instance_counts}),
+        max_queue_delays_us=list(section.max_queue_delays_us) or [100, 500, 2000],
+        preferred_batch_sizes=[[], *(list(p) for p in section.preferred_batch_sizes)],
+        min_gain=float(section.min_gain),
+        search=getattr(section, "search", "quick"),
+        bucketing=getattr(section, "bucketing", True),
+        # The main job gives perf 120 s: the search stops starting candidates at 45 s, which
+        # leaves the paired re-measure and the per-band replays their time.
+        budget_s=float(getattr(section, "budget_s", 45.0)),
+    )
+
+
+_RESULT_KEYS = ("throughput_rps", "p50_ms", "p95_ms", "p99_ms", "failed", "distinct_shapes", "avg_batch")
+
+
+def _row(part: dict, concurrency: int) -> dict:
+    point, r = part["point"], part["result"]
+    return {
+        "config": part["label"],
+        "dynamic_batching": point["max_queue_delay_us"] is not None,
+        "instance_count": point["instance_count"],
+        "max_queue_delay_us": point["max_queue_delay_us"],
+        "preferred_batch_sizes": point["preferred_batch_sizes"],
+        "bucketing": point["bucketing"],
+        "concurrency": concurrency,
+        **{k: r.get(k) for k in _RESULT_KEYS},
+        "server": r.get("server", {}),
+    }
+
+
+def stage_result(report: dict) -> dict:
+    """The JSON the pipeline keeps for its perf stage (and its report reads)."""
+    c = report["options"]["concurrency"]
+    bucketing = report["bucketing"]
+    return {
+        "baseline": _row(report["baseline"], c),
+        "tuned": _row(report["tuned"], c),
+        "bands": report["bands"],
+        "candidates": [
+            {
+                "config": x["label"],
+                "step": x["step"],
+                "feasible": x["feasible"],
+                **{k: x["result"].get(k) for k in _RESULT_KEYS},
+            }
+            for x in report["candidates"]
+        ],
+        "search": report.get("search"),
+        "recheck": report.get("recheck"),
+        "open_loop": _open_brief(report.get("open_loop", {})),
+        "bucketing": {
+            "enabled": bucketing.get("enabled", False),
+            "reason": bucketing.get("reason", ""),
+            "axes": bucketing.get("axes", []),
+            "checks": bucketing.get("checks", []),
+            "estimate": bucketing.get("estimate", {}),
+        },
+        "traffic": report["traffic"],
+        "summary": report["summary"],
+        "machine": report["machine"],
+        "seconds": report["seconds"],
+    }
+
+
+def _open_brief(open_loop: dict) -> dict:
+    if "reason" in open_loop:
+        return open_loop
+    return {
+        "speed": open_loop.get("speed"),
+        **{
+            name: {k: open_loop[name].get(k) for k in (*_RESULT_KEYS, "offered_rps", "dropped")}
+            for name in ("baseline", "tuned")
+            if name in open_loop
+        },
+    }
+
 
 PERF_KEYS = (
     "config",
