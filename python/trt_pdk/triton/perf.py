@@ -408,8 +408,14 @@ def measure_serving(
                 "stopped": found.stopped,
             }
         report["candidates"] = candidates
-        report["baseline"] = {"label": _label(baseline_point), "point": baseline_point, "result": base}
-        report["tuned"] = {"label": _label(winner_point), "point": winner_point, "result": winner}
+        for name, point, result in (("baseline", baseline_point, base), ("tuned", winner_point, winner)):
+            report[name] = {
+                "label": _label(point),
+                "point": point,
+                # The model config it ran (what a deployment takes over), plus the routing.
+                "config": {**_describe(_point_config(file_cfg, point)), "bucketing": point["bucketing"]},
+                "result": result,
+            }
         if options.recheck and winner_point != baseline_point:
             log("paired re-measure: baseline, then winner")
             b2, w2 = session.replay(baseline_point), session.replay(winner_point)
