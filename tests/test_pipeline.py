@@ -245,10 +245,9 @@ def test_cpu_body_of_masked_compact_gives_rows_and_count():
     assert k.shape == () and int(k) == 3
 
 
-def test_plugin_nodes_with_different_input_counts_are_a_user_error():
+def test_plugin_nodes_with_different_input_counts_get_one_body_each():
+    torch = pytest.importorskip("torch")
     from onnx import TensorProto, helper
-
-    from trt_pdk.onnx_stages.functions import with_cpu_functions
 
     f = TensorProto.FLOAT
     nodes = [
@@ -260,8 +259,13 @@ def test_plugin_nodes_with_different_input_counts_are_a_user_error():
         [helper.make_tensor_value_info("x", f, [2, 8]), helper.make_tensor_value_info("b", f, [8])],
         [helper.make_tensor_value_info("y", f, [2, 8])],
     )
-    with pytest.raises(UserError, match="input counts"):
-        with_cpu_functions(model)
+    x = np.random.default_rng(3).standard_normal((2, 8)).astype(np.float32)
+    b = np.random.default_rng(4).standard_normal(8).astype(np.float32)
+    names, (y,) = _run(model, {"x": x, "b": b})
+    assert names == ["trt_pdk::FusedBiasGelu (2 variants)"]
+    gelu = torch.nn.functional.gelu
+    expected = gelu(gelu(torch.from_numpy(x) + torch.from_numpy(b))).numpy()
+    np.testing.assert_allclose(y, expected, atol=1e-5, rtol=1e-5)
 
 
 def test_plugin_node_without_a_body_is_a_user_error():
@@ -284,20 +288,28 @@ def test_plugin_node_without_a_body_is_a_user_error():
         with_cpu_functions(model, [spec])
 
 
-def test_plugin_nodes_with_different_attributes_are_a_user_error():
+def test_plugin_nodes_with_different_attributes_get_one_body_each():
+    """Llama-style models mix eps values (1e-5 in layers, 1e-6 at the end): each runs with its own."""
     from onnx import TensorProto, helper
-
-    from trt_pdk.onnx_stages.functions import with_cpu_functions
 
     f = TensorProto.FLOAT
     nodes = [
-        helper.make_node("RMSNorm", ["x", "w"], ["r"], domain="trt_pdk", eps=1e-2),
-        helper.make_node("RMSNorm", ["r", "w"], ["y"], domain="trt_pdk", eps=1e-5),
+        helper.make_node("RMSNorm", ["x", "w"], ["y1"], domain="trt_pdk", eps=1e-2),
+        helper.make_node("RMSNorm", ["x", "w"], ["y2"], domain="trt_pdk", eps=1e-5),
     ]
     model = _model(
         nodes,
         [helper.make_tensor_value_info("x", f, [2, 8]), helper.make_tensor_value_info("w", f, [8])],
-        [helper.make_tensor_value_info("y", f, [2, 8])],
+        [helper.make_tensor_value_info("y1", f, [2, 8]), helper.make_tensor_value_info("y2", f, [2, 8])],
     )
-    with pytest.raises(UserError, match="different attributes"):
-        with_cpu_functions(model)
+    x = 0.05 * np.random.default_rng(5).standard_normal((2, 8)).astype(np.float32)  # small: eps matters
+    w = np.random.default_rng(6).uniform(0.5, 1.5, 8).astype(np.float32)
+    names, (y1, y2) = _run(model, {"x": x, "w": w})
+    assert names == ["trt_pdk::RMSNorm (2 variants)"]
+
+    def rms(a, eps):
+        return a / np.sqrt(np.mean(a.astype(np.float64) ** 2, axis=-1, keepdims=True) + eps) * w
+
+    np.testing.assert_allclose(y1, rms(x, 1e-2), atol=1e-5, rtol=1e-4)
+    np.testing.assert_allclose(y2, rms(x, 1e-5), atol=1e-5, rtol=1e-4)
+    assert not np.allclose(y1, y2, atol=1e-2)  # each node ran with its own eps

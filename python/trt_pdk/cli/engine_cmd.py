@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from trt_pdk.execution.limits import add_max_input_flag
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("engine", help="build and compare TensorRT engines")
@@ -28,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("run_dir")
     c.add_argument("--json", action="store_true")
     c.add_argument("--iterations", type=int, default=50)
+    add_max_input_flag(c)
     c.set_defaults(func=run_compare)
 
 
@@ -61,7 +64,7 @@ def run_build(args: argparse.Namespace) -> int:
 def run_compare(args: argparse.Namespace) -> int:
     from trt_pdk.engine import compare_precisions
 
-    report = compare_precisions(args.run_dir, iterations=args.iterations)
+    report = compare_precisions(args.run_dir, iterations=args.iterations, max_input_mib=args.max_input_mib)
     if args.json:
         print(json.dumps(report, indent=2))
     else:

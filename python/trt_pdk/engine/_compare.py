@@ -10,64 +10,32 @@ import numpy as np
 
 from trt_pdk._fs import write_text_atomic
 from trt_pdk.errors import UserError
+from trt_pdk.execution.compare import compare_arrays, tolerance_for
+from trt_pdk.execution.limits import DEFAULT_MAX_INPUT_MIB
 
-TOLERANCES = {"fp32": (1e-4, 1e-3), "fp16": (1e-2, 1e-2)}  # (atol, rtol)
+# Engine precision -> the dtype whose tolerance applies (outputs come back as float32).
+PRECISION_DTYPES = {"fp32": "float32", "fp16": "float16"}
+TOLERANCES = {p: tolerance_for(d) for p, d in PRECISION_DTYPES.items()}  # (atol, rtol)
 
 
 def error_stats(got: np.ndarray, ref: np.ndarray, atol: float, rtol: float) -> dict[str, Any]:
-    """Max abs/rel error and pass iff |got - ref| <= atol + rtol * |ref| everywhere (NaN fails)."""
-    got64, ref64 = got.astype(np.float64), ref.astype(np.float64)
-    diff = np.abs(got64 - ref64)
-    rel = diff / np.maximum(np.abs(ref64), 1e-12)
-    ok = bool(np.all(diff <= atol + rtol * np.abs(ref64))) and got.shape == ref.shape
+    """Max abs/rel error; pass iff |got - ref| <= atol + rtol * |ref| everywhere, under the
+    execution layer's NaN rule (a NaN matches only a NaN at the same position)."""
+    error = compare_arrays("", got, ref, atol, rtol)
     return {
-        "max_abs": float(diff.max()) if diff.size else 0.0,
-        "max_rel": float(rel.max()) if rel.size else 0.0,
+        "max_abs": error.max_abs,
+        "max_rel": error.max_rel,
         "atol": atol,
         "rtol": rtol,
-        "pass": ok,
+        "mismatches": error.mismatches,
+        "nan_mismatches": error.nan_mismatches,
+        "pass": error.ok,
     }
 
 
-def _feeds(model_inputs: list[Any], profile: dict, seed: int) -> dict[str, np.ndarray]:
-    from onnx import helper
-
-    rng = np.random.default_rng(seed)
-    feeds = {}
-    for vi in model_inputs:
-        shape = (
-            profile[vi.name]["opt"]
-            if vi.name in profile
-            else [d.dim_value for d in vi.type.tensor_type.shape.dim]
-        )
-        dtype = helper.tensor_dtype_to_np_dtype(vi.type.tensor_type.elem_type)
-        if np.issubdtype(dtype, np.floating):
-            feeds[vi.name] = rng.standard_normal(shape).astype(dtype)
-        else:
-            feeds[vi.name] = rng.integers(0, 8, size=shape).astype(dtype)
-    return feeds
-
-
-def _reference(model: Any, where: str) -> Any:
-    """feeds -> {output: array}: onnxruntime on CPU, else the plugins' native CPU references."""
-    names = [o.name for o in model.graph.output]
-    try:
-        import onnxruntime as ort
-
-        session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-        return lambda feeds: dict(zip(names, session.run(names, feeds), strict=True))
-    except Exception as ort_error:
-        try:
-            from trt_pdk.onnx_cpu import run
-            from trt_pdk.registry import discover
-
-            specs = list(discover().values())
-            return lambda feeds: dict(zip(names, run(model, specs, feeds), strict=True))
-        except Exception:
-            raise UserError(f"Cannot run the reference model {where} on CPU: {ort_error}") from None
-
-
-def compare_precisions(run_dir: str | Path, iterations: int = 50, seed: int = 0) -> dict[str, Any]:
+def compare_precisions(
+    run_dir: str | Path, iterations: int = 50, seed: int = 0, max_input_mib: float = DEFAULT_MAX_INPUT_MIB
+) -> dict[str, Any]:
     """Runs every engine of a run folder in every profile against onnxruntime on CPU.
 
     The environment is checked against the run's manifest first, so a mismatched TensorRT,
@@ -100,23 +68,24 @@ def compare_precisions(run_dir: str | Path, iterations: int = 50, seed: int = 0)
             f"Comparing engines needs TensorRT, and `import tensorrt` fails here: {GET_TENSORRT}."
         )
     require_matching_environment(run_dir / MANIFEST)
-    import onnx
     import torch
+
+    from trt_pdk.execution import OnnxRuntimeRunner, random_inputs
 
     if not torch.cuda.is_available():
         raise UserError(
             "Comparing engines needs a CUDA GPU visible to torch (torch.cuda.is_available() is False)."
         )
     load_plugin_libraries(trt, [Path(p) for p in build.get("plugin_libraries", [])])
-    model = onnx.load(build["model"])
-    inits = {i.name for i in model.graph.initializer}
-    inputs = [vi for vi in model.graph.input if vi.name not in inits]
-    reference = _reference(model, build["model"])
+    reference = OnnxRuntimeRunner(build["model"])
     runners = {p: EngineRunner((run_dir / rel).read_bytes()) for p, rel in build["engines"].items()}
     results, all_pass = [], True
     stream = torch.cuda.current_stream()
     for i, prof in enumerate(build["profiles"]):
-        feeds = _feeds(inputs, prof, seed + i)
+        shapes = {n: prof[n]["opt"] for n in prof}
+        feeds = random_inputs(
+            reference.inputs, shapes=shapes, seed=seed + i, max_input_mib=max_input_mib, high=8
+        )
         ref = reference(feeds)
         entry = {"profile": i, "shapes": {n: prof[n]["opt"] for n in prof}, "engines": {}}
         for prec, runner in runners.items():

@@ -2,9 +2,13 @@
 ONNX (e.g. the rewritten one) on generated inputs across the dynamic ranges and report
 per-output max abs/rel error against tolerances.
 
-Graphs with plugin nodes run through ``onnx.reference`` with each plugin's native CPU
-reference (:mod:`trt_pdk.onnx_cpu`); graphs without them run in onnxruntime when it is
-installed. Nothing is attached to the files, so later stages see them unchanged.
+Both ONNX sides run in onnxruntime, plugin nodes through their op's standard-ONNX body
+attached as a local function: the same way the Triton CPU model serves them, so
+`compare` and serving answer one question with one engine. Plugin nodes are checked
+first (:func:`trt_pdk.plugin_nodes.check_plugin_nodes`): an unbuilt ``plugin_version``
+or another kit's ``plugin_namespace`` is refused. Inputs come from the bounded generator
+(:mod:`trt_pdk.execution.inputs`), errors from the one comparator
+(:mod:`trt_pdk.execution.compare`). Nothing is attached to the files.
 
 Example::
 
@@ -21,19 +25,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnx
 
 from trt_pdk.errors import UserError
-from trt_pdk.onnx_stages import _model, _plugins
+from trt_pdk.execution import (
+    DEFAULT_MAX_INPUT_MIB,
+    TOLERANCES,
+    OnnxRuntimeRunner,
+    TorchRunner,
+    check_input_bytes,
+    compare_outputs,
+    dim_symbols,
+    random_inputs,
+    sweep_points,
+)
+from trt_pdk.execution.inputs import DEFAULT_RANGE, concrete_shapes
+from trt_pdk.onnx_stages import _plugins
 
-# Allowed error per output dtype: |a - b| <= atol + rtol * |b|.
-TOLERANCES = {
-    "float32": (1e-4, 1e-4),
-    "float64": (1e-6, 1e-6),
-    "float16": (1e-2, 1e-2),
-    "bfloat16": (5e-2, 5e-2),
-}
-DEFAULT_RANGE = (1, 4)
+__all__ = ["DEFAULT_RANGE", "TOLERANCES", "CompareOnnx", "CompareReport", "parse_dims"]
 
 
 @dataclass
@@ -42,6 +50,7 @@ class CompareReport:
     candidate: str
     points: list[dict[str, Any]] = field(default_factory=list)
     engines: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -53,146 +62,21 @@ class CompareReport:
             "candidate": self.candidate,
             "engines": self.engines,
             "ok": self.ok,
+            "notes": self.notes,
             "points": self.points,
         }
 
     def text(self) -> str:
         lines = [f"{self.candidate} vs {self.reference}: {'OK' if self.ok else 'MISMATCH'}"]
+        lines += [f"  note: {n}" for n in self.notes]
         for p in self.points:
             for o in p["outputs"]:
                 lines.append(
                     f"  {p['dims']} {o['name']} {o['dtype']}{o['shape']}: max abs {o['max_abs']:.3g}, "
                     f"max rel {o['max_rel']:.3g} (atol {o['atol']:g}, rtol {o['rtol']:g}) "
-                    f"{'ok' if o['ok'] else 'FAIL'}"
+                    f"{'ok' if o['ok'] else 'FAIL ' + o['reason']}"
                 )
         return "\n".join(lines)
-
-
-def _symbols(model: onnx.ModelProto) -> list[str]:
-    out: list[str] = []
-    for vi in model.graph.input:
-        for d in vi.type.tensor_type.shape.dim:
-            if d.dim_param and d.dim_param not in out:
-                out.append(d.dim_param)
-    return out
-
-
-def _points(symbols: list[str], dims: Mapping[str, tuple[int, int]]) -> list[dict[str, int]]:
-    unknown = sorted(set(dims) - set(symbols))
-    if unknown:
-        raise UserError(
-            f"--dim {', '.join(unknown)}: the model has no such dynamic axis; it has {symbols or 'none'}."
-        )
-    points: list[dict[str, int]] = []
-    for t in (0.0, 0.5, 1.0):
-        point = {}
-        for s in symbols:
-            low, high = dims.get(s, DEFAULT_RANGE)
-            point[s] = round(low + (high - low) * t)
-        if point not in points:
-            points.append(point)
-    return points or [{}]
-
-
-def _feeds(model: onnx.ModelProto, point: Mapping[str, int], seed: int) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    initializers = {t.name for t in model.graph.initializer}
-    feeds = {}
-    for vi in model.graph.input:
-        if vi.name in initializers:
-            continue
-        tt = vi.type.tensor_type
-        shape = [d.dim_value if d.HasField("dim_value") else point.get(d.dim_param, 1) for d in tt.shape.dim]
-        np_type = onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type)
-        if np.issubdtype(np_type, np.floating) or tt.elem_type == onnx.TensorProto.BFLOAT16:
-            value = rng.standard_normal(shape).astype(np.float32).astype(np_type)
-        elif np_type == np.bool_:
-            value = rng.random(shape) < 0.5
-        else:
-            value = rng.integers(0, 4, size=shape).astype(np_type)
-        feeds[vi.name] = value
-    return feeds
-
-
-def _has_plugin_nodes(model: onnx.ModelProto) -> bool:
-    return any(n.domain not in ("", "ai.onnx") for n in model.graph.node)
-
-
-class _OnnxRunner:
-    def __init__(self, model: onnx.ModelProto, specs: Mapping[str, Any]) -> None:
-        self.model = model
-        if _has_plugin_nodes(model):
-            from trt_pdk import onnx_cpu
-
-            used = {(n.domain, n.op_type) for n in model.graph.node}
-            chosen = [s for s in specs.values() if (s.namespace, s.name) in used]
-            missing = sorted(
-                f"{d}::{t}"
-                for d, t in used
-                if d not in ("", "ai.onnx") and (d, t) not in {(s.namespace, s.name) for s in chosen}
-            )
-            if missing:
-                raise UserError(
-                    f"the model has nodes of unknown plugins {missing}: no discovered plugin provides "
-                    f"them, so they cannot run on CPU. Install the package that provides them."
-                )
-            self.engine = "onnx.reference + native CPU references"
-            self._evaluator = onnx_cpu.evaluator(model, chosen)
-            self._run = lambda feeds: list(self._evaluator.run(None, feeds))
-        else:
-            try:
-                import onnxruntime as ort
-            except ImportError:
-                from onnx.reference import ReferenceEvaluator
-
-                self.engine = "onnx.reference"
-                evaluator = ReferenceEvaluator(model)
-                self._run = lambda feeds: list(evaluator.run(None, feeds))
-            else:
-                self.engine = f"onnxruntime {ort.__version__}"
-                options = ort.SessionOptions()
-                options.log_severity_level = 3
-                session = ort.InferenceSession(
-                    model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-                )
-                self._run = lambda feeds: session.run(None, feeds)
-
-    def __call__(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-        return [np.asarray(x) for x in self._run(feeds)]
-
-
-class _TorchRunner:
-    def __init__(self, reference: str) -> None:
-        import torch
-
-        from trt_pdk.onnx_stages.export import module_from_factory
-
-        self.module, self.example = module_from_factory(reference)
-        self.engine = f"torch {torch.__version__}"
-
-    def __call__(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-        import torch
-
-        args = [torch.from_numpy(np.ascontiguousarray(v)) for v in feeds.values()]
-        with torch.no_grad():
-            out = self.module(*args)
-        flat = list(out) if isinstance(out, list | tuple) else [out]
-        return [o.detach().float().numpy() if o.dtype == torch.bfloat16 else o.detach().numpy() for o in flat]
-
-
-def _error(ref: np.ndarray, got: np.ndarray, atol: float, rtol: float) -> tuple[float, float, bool]:
-    if ref.shape != got.shape:
-        return float("inf"), float("inf"), False
-    if ref.size == 0:
-        return 0.0, 0.0, True
-    r = ref.astype(np.float64)
-    g = got.astype(np.float64)
-    diff = np.abs(r - g)
-    both_nan = np.isnan(r) & np.isnan(g)
-    diff = np.where(both_nan, 0.0, diff)
-    rel = diff / np.maximum(np.abs(r), 1e-12)
-    ok = bool(np.all(diff <= atol + rtol * np.abs(r)))
-    return float(np.nanmax(diff)), float(np.nanmax(rel)), ok
 
 
 class CompareOnnx:
@@ -205,6 +89,7 @@ class CompareOnnx:
         tolerances: ``{dtype: (atol, rtol)}`` overriding :data:`TOLERANCES`.
         specs: ``{name: PluginSpec}``; default: the discovered plugins.
         seed: seed of the generated inputs.
+        max_input_mib: refuse before allocating inputs larger than this (``--max-input-mib``).
     """
 
     def __init__(
@@ -215,61 +100,51 @@ class CompareOnnx:
         tolerances: Mapping[str, tuple[float, float]] | None = None,
         specs: Mapping[str, Any] | None = None,
         seed: int = 0,
+        max_input_mib: float = DEFAULT_MAX_INPUT_MIB,
     ) -> None:
         self.reference = reference
         self.dims = dict(dims or {})
         self.tolerances = {**TOLERANCES, **(tolerances or {})}
         self._specs = specs
         self.seed = seed
+        self.max_input_mib = max_input_mib
 
     def __call__(self, candidate: str | os.PathLike[str]) -> CompareReport:
-        specs = _plugins.discovered_specs() if self._specs is None else dict(self._specs)
-        cand_model = _model.load_onnx(candidate)
+        specs = list((_plugins.discovered_specs() if self._specs is None else dict(self._specs)).values())
+        runner = OnnxRuntimeRunner(candidate, specs)
+        # Shapes first: a bad --dim or an oversized input is refused before anything is loaded.
+        points = sweep_points(dim_symbols(runner.inputs), self.dims)
+        dtypes = {t.name: t.dtype for t in runner.inputs}
+        for point in reversed(points):  # the largest first: the refusal names the max of the range
+            check_input_bytes(concrete_shapes(runner.inputs, dims=point), dtypes, self.max_input_mib)
         is_onnx = self.reference.endswith(".onnx") or Path(self.reference).is_file()
         if is_onnx:
-            reference: Any = _OnnxRunner(_model.load_onnx(self.reference), specs)
+            reference: Any = OnnxRuntimeRunner(self.reference, specs)
         else:
-            reference = _TorchRunner(self.reference)
-        runner = _OnnxRunner(cand_model, specs)
+            reference = TorchRunner(self.reference, [t.name for t in runner.inputs], runner.outputs)
         report = CompareReport(
             self.reference,
             str(candidate),
             engines={"reference": reference.engine, "candidate": runner.engine},
+            notes=list(runner.notes),
         )
-        names = [o.name for o in cand_model.graph.output]
-        for i, point in enumerate(_points(_symbols(cand_model), self.dims)):
-            feeds = _feeds(cand_model, point, self.seed + i)
-            try:
-                expected = reference(dict(feeds))
-            except Exception as exc:
+        for i, point in enumerate(points):
+            feeds = random_inputs(
+                runner.inputs, dims=point, seed=self.seed + i, max_input_mib=self.max_input_mib
+            )
+            expected = reference(dict(feeds))
+            if len(expected) != len(runner.outputs):
                 raise UserError(
-                    f"the reference failed on inputs {_shapes(feeds)}: {type(exc).__name__}: "
-                    f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-                ) from None
-            got = runner(dict(feeds))
-            if len(expected) != len(got):
-                raise UserError(
-                    f"the reference has {len(expected)} outputs and {candidate} has {len(got)}; compare "
-                    f"models of the same interface."
+                    f"the reference has {len(expected)} outputs and {candidate} has {len(runner.outputs)}; "
+                    f"compare models of the same interface."
                 )
-            outputs = []
-            for name, ref, out in zip(names, expected, got, strict=True):
-                dtype = str(out.dtype)
-                atol, rtol = self.tolerances.get(dtype, (0.0, 0.0))
-                max_abs, max_rel, ok = _error(np.asarray(ref), out, atol, rtol)
-                outputs.append(
-                    {
-                        "name": name,
-                        "dtype": dtype,
-                        "shape": list(out.shape),
-                        "max_abs": max_abs,
-                        "max_rel": max_rel,
-                        "atol": atol,
-                        "rtol": rtol,
-                        "ok": ok,
-                    }
-                )
-            report.points.append({"dims": point, "inputs": _shapes(feeds), "outputs": outputs})
+            if is_onnx:  # match ONNX outputs by position: the rewrite keeps names, other tools may not
+                expected = dict(zip(runner.outputs, expected.values(), strict=True))
+            got = runner(feeds)
+            errors = compare_outputs(got, expected, self.tolerances)
+            report.points.append(
+                {"dims": point, "inputs": _shapes(feeds), "outputs": [e.as_dict() for e in errors]}
+            )
         return report
 
 

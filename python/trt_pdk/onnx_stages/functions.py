@@ -8,7 +8,7 @@ pipeline's Triton CPU model), while TensorRT reads the graph without them
 (:func:`strip_functions`).
 
 A function is specialized on the attribute values and input count of its nodes; nodes of
-one op that differ in either cannot share one body and are reported as a UserError.
+one op that differ in either get one function per variant.
 """
 
 from __future__ import annotations
@@ -89,10 +89,13 @@ def _default_opset(model: onnx.ModelProto) -> int:
 def with_cpu_functions(
     model: onnx.ModelProto, specs: Iterable[PluginSpec] | None = None
 ) -> tuple[onnx.ModelProto, list[str]]:
-    """A copy of `model` with a local function per plugin op; returns it and the ops covered.
+    """A copy of `model` with a local function per plugin op variant; returns it and the ops covered.
 
-    `specs` default to every discovered plugin. Raises UserError for a plugin node with no
-    spec or no ONNX body, or for nodes of one op that differ in attributes or input count.
+    A function body is specialized on attribute values and input count, so nodes of one
+    op that differ in those (two RMSNorms with different eps) get one function each: the
+    first keeps the op's name, later variants are named ``<op>__<k>`` and their nodes in
+    the copy point at them. `specs` default to every discovered plugin. Raises UserError
+    for a plugin node with no spec or no ONNX body.
     """
     if specs is None:
         from trt_pdk.registry import discover
@@ -100,9 +103,11 @@ def with_cpu_functions(
         specs = discover().values()
     by_key = {(s.namespace, s.name): s for s in specs}
     opset = _default_opset(model)
-    seen: dict[tuple[str, str], tuple[dict[str, Any], int]] = {}
-    names: dict[tuple[str, str], set[str]] = {}
-    for node in model.graph.node:
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    variants: dict[tuple[str, str], list[tuple[dict[str, Any], int]]] = {}
+    names: dict[tuple[str, str, int], set[str]] = {}
+    for node in out.graph.node:
         if node.domain in ("", "ai.onnx"):
             continue
         key = (node.domain, node.op_type)
@@ -112,27 +117,28 @@ def with_cpu_functions(
                 f"name (known: {', '.join(f'{d}::{n}' for d, n in sorted(by_key)) or 'none'}); leave it "
                 f"out of the rewrite or serve the engine."
             )
-        spec = by_key[key]
-        attrs = spec.resolve_attrs(node_attrs(node))
-        this = (attrs, _num_inputs(node))
-        if key in seen and seen[key] != this:
-            raise UserError(
-                f"{node.domain}::{node.op_type} nodes carry different attributes or input counts "
-                f"({seen[key][0]}, {seen[key][1]} inputs vs {attrs}, {this[1]} inputs); the CPU serving "
-                f"model needs one function body per op. Give them the same attributes or serve the "
-                f"engine instead."
-            )
-        seen[key] = this
-        names.setdefault(key, set()).update(a.name for a in node.attribute)
-    out = onnx.ModelProto()
-    out.CopyFrom(model)
-    for node in out.graph.node:  # onnxruntime binds "" to a formal: absent inputs are left out
-        if (node.domain, node.op_type) in seen:
-            del node.input[_num_inputs(node) :]
+        this = (by_key[key].resolve_attrs(node_attrs(node)), _num_inputs(node))
+        seen = variants.setdefault(key, [])
+        if this not in seen:
+            seen.append(this)
+        k = seen.index(this)
+        names.setdefault((*key, k), set()).update(a.name for a in node.attribute)
+        del node.input[this[1] :]  # onnxruntime binds "" to a formal: absent inputs are left out
+        if k:
+            node.op_type = f"{node.op_type}__{k}"
+    # Bodies the model already carries for these ops (a served copy) are replaced, not doubled.
+    bodies = {(d, f"{n}__{k}" if k else n) for (d, n), found in variants.items() for k in range(len(found))}
+    kept = [f for f in out.functions if (f.domain, f.name) not in bodies]
+    del out.functions[:]
+    out.functions.extend(kept)
     covered = []
-    for key, (attrs, num_inputs) in sorted(seen.items()):
-        out.functions.append(function_proto(by_key[key], attrs, num_inputs, opset, names[key]))
-        covered.append(f"{key[0]}::{key[1]}")
+    for key, found in sorted(variants.items()):
+        for k, (attrs, num_inputs) in enumerate(found):
+            function = function_proto(by_key[key], attrs, num_inputs, opset, names[(*key, k)])
+            if k:
+                function.name = f"{key[1]}__{k}"
+            out.functions.append(function)
+        covered.append(f"{key[0]}::{key[1]}" + (f" ({len(found)} variants)" if len(found) > 1 else ""))
     return out, covered
 
 

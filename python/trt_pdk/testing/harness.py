@@ -67,10 +67,19 @@ def make_inputs(spec: PluginSpec, case: Case, shapes: tuple[tuple[int, ...], ...
 
     One tensor per input the case gives (absent optional inputs are left out).
     """
+    import numpy as np
     import torch
 
+    from trt_pdk.execution.inputs import check_input_bytes
     from trt_pdk.torch_ops import TORCH_DTYPES
 
+    # Bounded like every input generator of the kit: a case whose ranges ask for more
+    # than the limit is refused before anything is allocated.
+    names = [t.name for t in spec.case_inputs(case)]
+    check_input_bytes(
+        dict(zip(names, shapes, strict=True)),
+        {n: np.dtype("uint16" if d == "bfloat16" else d) for n, d in zip(names, case.dtypes, strict=True)},
+    )
     generator = torch.Generator().manual_seed(case.seed * 1000 + sum(sum(s) for s in shapes))
     tensors = []
     for tensor, shape, dtype in zip(spec.case_inputs(case), shapes, case.dtypes, strict=True):
@@ -116,7 +125,7 @@ def from_numpy(array: Any, dtype: str) -> Any:
 
 def compare(actual: list[Any], expected: list[Any], atol: float, rtol: float, what: str) -> Errors:
     """Compares tensors elementwise; raises CheckFailed with the worst element otherwise."""
-    import torch
+    from trt_pdk.execution.compare import compare_arrays
 
     errors = Errors()
     if len(actual) != len(expected):
@@ -130,23 +139,16 @@ def compare(actual: list[Any], expected: list[Any], atol: float, rtol: float, wh
             raise CheckFailed(f"{what}: output {i} has dtype {a.dtype}, expected {e.dtype}")
         if a.numel() == 0:
             continue
-        a64, e64 = a.double(), e.double()
-        nan_a, nan_e = torch.isnan(a64), torch.isnan(e64)
-        if not torch.equal(nan_a, nan_e):
+        # The execution layer's comparator: one tolerance rule and one NaN rule everywhere.
+        error = compare_arrays(f"output {i}", a.double().numpy(), e.double().numpy(), atol, rtol)
+        if error.nan_mismatches:
             raise CheckFailed(f"{what}: output {i} has NaN where the reference has none (or the reverse)")
-        diff = (a64 - e64).abs().nan_to_num(0.0)
-        rel = diff / e64.abs().clamp_min(1e-30)
-        rel = torch.where(diff == 0, torch.zeros_like(rel), rel).nan_to_num(0.0)
-        point = Errors(float(diff.max()), float(rel.max()))
-        errors.update(point)
-        bad = diff > atol + rtol * e64.abs().nan_to_num(0.0)
-        if bool(bad.any()):
-            index = tuple(int(k) for k in torch.nonzero(bad)[0])
+        errors.update(Errors(error.max_abs, error.max_rel))
+        if not error.ok:
             raise CheckFailed(
-                f"{what}: output {i} differs at {index}: got {float(a64[index]):.6g}, expected "
-                f"{float(e64[index]):.6g} (max abs err {point.max_abs:.3g}, max rel err "
-                f"{point.max_rel:.3g}; tolerance atol {atol:g}, rtol {rtol:g}; {int(bad.sum())} of "
-                f"{bad.numel()} elements out of tolerance)"
+                f"{what}: output {i} differs {error.reason} (max abs err {error.max_abs:.3g}, max rel err "
+                f"{error.max_rel:.3g}; tolerance atol {atol:g}, rtol {rtol:g}; {error.mismatches} of "
+                f"{a.numel()} elements out of tolerance)"
             )
     return errors
 
@@ -498,7 +500,7 @@ def check_onnxruntime(spec: PluginSpec, case: Case, points: list[Any]) -> Errors
     if spec.onnx_function is None:
         raise Skipped(f"{spec.name} declares no ONNX function body (PluginSpec.onnx_function)")
     try:
-        import onnxruntime as ort
+        import onnxruntime  # noqa: F401
     except ImportError:
         raise Skipped("onnxruntime is not installed (pip install onnxruntime)") from None
     import numpy as np
@@ -512,9 +514,9 @@ def check_onnxruntime(spec: PluginSpec, case: Case, points: list[Any]) -> Errors
         spec, dynamic_dims(case), list(case.dtypes), attrs, plugin_version=spec.versions[-1]
     )
     model, _ = with_cpu_functions(_float_io(model), [spec])
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    from trt_pdk.execution.sessions import onnxruntime_session
+
+    session = onnxruntime_session(model)
     errors = Errors()
     for shapes, inputs, expected in points:
         feeds = {

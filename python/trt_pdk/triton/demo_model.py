@@ -117,9 +117,7 @@ def token_mlp_onnx(
 
 
 def run_onnx(path: str | Path, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Runs an ONNX model on the CPU with onnxruntime: the reference for verify."""
-    import onnxruntime as ort
+    """Runs an ONNX model on the CPU with onnxruntime (through the execution layer)."""
+    from trt_pdk.execution import OnnxRuntimeRunner
 
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    names = [o.name for o in sess.get_outputs()]
-    return dict(zip(names, sess.run(names, feeds), strict=False))
+    return OnnxRuntimeRunner(path)(feeds)

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from trt_pdk._fs import atomic_directory, umask, write_text_atomic
 from trt_pdk.errors import UserError
+from trt_pdk.plugin_nodes import ONNXRUNTIME_DOMAINS  # nodes of other domains need a local function
 from trt_pdk.triton import config as tc
 
 MODELS_DIR = "models"
@@ -453,10 +454,6 @@ def _external_data(model, path: Path) -> list[str]:
                 raise UserError(f"{path}: external data {loc!r} points outside the model's folder.")
             rels.add(loc)
     return sorted(rels)
-
-
-# Domains onnxruntime implements itself; nodes of any other domain need a local function.
-ONNXRUNTIME_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "com.microsoft", "com.microsoft.nchwc"}
 
 
 def with_plugin_bodies(model):

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from trt_pdk.errors import UserError
+from trt_pdk.execution.compare import compare_outputs
 from trt_pdk.triton.server import ServerState, http_get, load_model
 
 Reference = str | Path | dict[str, np.ndarray] | Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
@@ -147,23 +148,16 @@ def check_reference_onnx(path: Path, inputs: dict[str, np.ndarray]) -> None:
             f"the reference model {path} takes inputs {sorted(takes)}, the golden inputs are "
             f"{sorted(inputs)}; pass the ONNX model that is being served."
         )
-    from trt_pdk.triton.repository import ONNXRUNTIME_DOMAINS
-
-    bodies = {(f.domain, f.name) for f in model.functions}
-    bare = sorted(
-        {f"{n.domain}::{n.op_type}" for n in model.graph.node if n.domain not in ONNXRUNTIME_DOMAINS}
-        - {f"{d}::{n}" for d, n in bodies}
-    )
-    if bare:
-        raise UserError(
-            f"the reference model {path} has plugin nodes ({', '.join(bare)}) without an ONNX body, so "
-            "onnxruntime cannot run it. Pass the served copy (models/<name>/<version>/model.onnx in the "
-            "repository carries the bodies), the model before the rewrite, or --expected outputs."
-        )
+    # Plugin nodes run through their op's ONNX body (attached by the execution layer, as
+    # the served copy carries it); a node no discovered plugin provides is refused there.
 
 
 def reference_outputs(reference: Reference, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Expected outputs from an .npz, an ONNX model run on CPU, a dict, or a callable."""
+    """Expected outputs from an .npz, an ONNX model run on CPU, a dict, or a callable.
+
+    An ONNX reference runs in onnxruntime through the execution layer (plugin nodes via
+    their ONNX bodies, external data checked to stay inside the model's folder).
+    """
     if callable(reference):
         return dict(reference(inputs))
     if isinstance(reference, dict):
@@ -171,37 +165,21 @@ def reference_outputs(reference: Reference, inputs: dict[str, np.ndarray]) -> di
     path = Path(reference)
     if path.suffix == ".onnx":
         check_reference_onnx(path, inputs)
-        from trt_pdk.triton.demo_model import run_onnx
+        from trt_pdk.execution import OnnxRuntimeRunner
 
-        return run_onnx(path, inputs)
+        return OnnxRuntimeRunner(path)(inputs)
     return load_arrays(path, "expected outputs")
 
 
 def _infer(protocol: str, url: str, model: str, inputs: dict[str, np.ndarray], outputs: list[str]):
-    from trt_pdk.triton.config import client_datatype, triton_dtype
+    from trt_pdk.execution import TritonRunner
 
-    if protocol == "http":
-        import tritonclient.http as mod
-    else:
-        import tritonclient.grpc as mod
-    client = mod.InferenceServerClient(url)
-    try:
-        tensors = []
-        for name, arr in inputs.items():
-            t = mod.InferInput(name, list(arr.shape), client_datatype(triton_dtype(arr.dtype.name)))
-            t.set_data_from_numpy(np.ascontiguousarray(arr))
-            tensors.append(t)
-        result = client.infer(model, tensors, outputs=[mod.InferRequestedOutput(n) for n in outputs])
-        return {n: result.as_numpy(n) for n in outputs}
-    except Exception as exc:
-        # tritonclient raises InferenceServerException for wrong names, shapes, dtypes.
-        raise UserError(f"{protocol} inference on model {model!r} failed: {exc}") from exc
-    finally:
-        client.close()
+    return TritonRunner(protocol, url, model, outputs)(inputs)
 
 
 class VerifyServing:
-    """Golden inputs through HTTP and gRPC vs a reference, within ``atol + rtol*|ref|``.
+    """Golden inputs through HTTP and gRPC vs a reference, within ``atol + rtol*|ref|``
+    (the execution layer's comparator: a NaN matches only a NaN at the same position).
 
     Args:
         state: the running server (:func:`trt_pdk.triton.server.read_state` or ``TritonServer.state``).
@@ -239,18 +217,22 @@ class VerifyServing:
         max_err, passed, detail = 0.0, True, {}
         for protocol in self.protocols:
             got = _infer(protocol, urls[protocol], self.model, inputs, list(expected))
-            for name, ref in expected.items():
-                out = got[name]
-                if out.shape != ref.shape:
+            for error in compare_outputs(
+                got, expected, {str(got[n].dtype): (self.atol, self.rtol) for n in got}
+            ):
+                if error.reason.startswith("shape"):
                     raise UserError(
-                        f"{protocol}: output {name!r} has shape {list(out.shape)}, the reference "
-                        f"{list(ref.shape)}; the golden inputs and reference do not belong together."
+                        f"{protocol}: output {error.name!r} has {error.reason}; the golden inputs and "
+                        f"reference do not belong together."
                     )
-                diff = np.abs(out.astype(np.float64) - ref.astype(np.float64))
-                err = float(diff.max()) if diff.size else 0.0
-                ok = bool(np.all(diff <= self.atol + self.rtol * np.abs(ref.astype(np.float64))))
-                detail[f"{protocol}:{name}"] = {"max_abs_err": err, "passed": ok}
-                max_err, passed = max(max_err, err), passed and ok
+                detail[f"{protocol}:{error.name}"] = {
+                    "max_abs_err": error.max_abs,
+                    "max_rel_err": error.max_rel,
+                    "mismatches": error.mismatches,
+                    "nan_mismatches": error.nan_mismatches,
+                    "passed": error.ok,
+                }
+                max_err, passed = max(max_err, error.max_abs), passed and error.ok
         return {
             "passed": passed,
             "protocols": list(self.protocols),
