@@ -95,7 +95,8 @@ def test_translation_for_v2_plugin(spec):
 
 
 def test_unknown_plugin_version_is_a_user_error(spec):
-    with pytest.raises(UserError, match=r"has plugin versions \['1', '2'\], not '3'"):
+    built = r"plugin versions 1 \(IPluginV2DynamicExt\), 2 \(IPluginV3\); version '3' \(unknown\) is not"
+    with pytest.raises(UserError, match=built):
         onnx_export.translation_table([spec], plugin_version="3")
 
 

@@ -194,7 +194,7 @@ def test_every_combination_renders_a_valid_lint_clean_package(tmp_path, key):
         ys = list(ys) if isinstance(ys, tuple) else [ys]
         assert [(tuple(y.shape), y.dtype) for y in ys] == [(shapes[0], xs[0].dtype)] * outputs
         assert all(torch.isfinite(y.float()).all() for y in ys)
-    from trt_pdk.onnx_stages.patterns import patterns_of
+    from trt_pdk.patterns import patterns_of
 
     assert bool(patterns_of(spec)) == (outputs == 1)
     assert spec.onnx_function is not None

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from trt_pdk.onnx_stages.patterns import Const, Op, Pattern
+from trt_pdk.patterns import Const, Op, Pattern
 
 
 def _gelu_bias_check(match: Any) -> str | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trt_pdk.onnx_stages.patterns import FLOAT, Capture, Const, Op, Pattern
+from trt_pdk.patterns import FLOAT, Capture, Const, Op, Pattern
 
 
 def _rms_norm_check(match: Any) -> str | None:

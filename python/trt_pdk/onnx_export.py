@@ -20,12 +20,12 @@ import onnx
 from onnx import TensorProto, helper
 
 from trt_pdk.errors import UserError
+from trt_pdk.plugin_nodes import DEFAULT_PLUGIN_VERSION, node_attributes, require_version
 from trt_pdk.spec import PluginSpec
 
 # onnxruntime 1.31 rejects onnx's newest IR version; 10 is read by every runtime we target.
 IR_VERSION = 10
 OPSET = 18
-DEFAULT_PLUGIN_VERSION = "2"  # IPluginV3
 
 ONNX_DTYPES = {
     "float32": TensorProto.FLOAT,
@@ -52,16 +52,6 @@ _ATTR_TYPES = {"int32": int, "float32": float, "string": str}
 # Symbolic dims are replaced by these values to run the integer shape rule; an output dim
 # equal to one of them is the same symbol, any other value computed from them is unknown.
 _SENTINEL_BASE = 7_919_000_000_000
-
-
-def node_attrs(spec: PluginSpec, attrs: dict[str, Any] | None, plugin_version: str) -> dict[str, Any]:
-    """The attributes of a plugin node: resolved plugin attrs + plugin_version/namespace."""
-    if plugin_version not in spec.versions:
-        raise UserError(f"{spec.name} has plugin versions {list(spec.versions)}, not {plugin_version!r}")
-    out = spec.resolve_attrs(attrs)
-    out["plugin_version"] = plugin_version
-    out["plugin_namespace"] = spec.namespace
-    return out
 
 
 def _attrs_from_node(spec: PluginSpec, ctx: Any) -> dict[str, Any]:
@@ -188,8 +178,7 @@ def translation(spec: PluginSpec, plugin_version: str = DEFAULT_PLUGIN_VERSION):
     import onnxscript
 
     register_schema(spec)
-    if plugin_version not in spec.versions:
-        raise UserError(f"{spec.name} has plugin versions {list(spec.versions)}, not {plugin_version!r}")
+    require_version(spec, plugin_version)
     opset = onnxscript.values.Opset(spec.namespace, 1)
     n_in = len(spec.inputs)
     names = [a.name for a in spec.attrs]
@@ -259,8 +248,7 @@ def _aten_translations(spec: PluginSpec, plugin_version: str) -> Any:
         takes_version = True
     if not takes_version:
         return func()
-    if plugin_version not in spec.versions:
-        raise UserError(f"{spec.name} has plugin versions {list(spec.versions)}, not {plugin_version!r}")
+    require_version(spec, plugin_version)
     return func(plugin_version)
 
 
@@ -326,7 +314,7 @@ def one_node_model(
         [t.name for t in spec.outputs],
         name=f"{spec.name}_0",
         domain=spec.namespace,
-        **node_attrs(spec, attrs, plugin_version),
+        **node_attributes(spec, attrs, plugin_version),
     )
     graph = helper.make_graph([node], f"{spec.name}_one_node", inputs, outputs)
     model = helper.make_model(

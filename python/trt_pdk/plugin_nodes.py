@@ -134,3 +134,65 @@ def check_plugin_nodes(model: Any, specs: Iterable[Any]) -> list[str]:
                 f"`trt-pdk rewrite`) or compare with the kit that provides {namespace!r}."
             )
     return notes
+
+
+# Plugin attribute type -> ONNX AttributeProto type name (what TensorRT's parser maps).
+_ATTR_PROTO_TYPES = {"float32": "FLOAT", "int32": "INT", "string": "STRING"}
+
+
+def _plugin_attribute(spec: Any, name: str, value: Any) -> Any:
+    from onnx import helper
+
+    attr_type = spec.attr(name).type
+    if attr_type == "float32":
+        return helper.make_attribute(name, float(value))
+    if attr_type == "int32":
+        return helper.make_attribute(name, int(value))
+    return helper.make_attribute(name, str(value))
+
+
+def plugin_node_attributes(spec: Any, version: str, values: Mapping[str, Any]) -> list[Any]:
+    """Validated plugin attributes (defaults filled) plus ``plugin_version``/``plugin_namespace``."""
+    from onnx import helper
+
+    require_version(spec, version)
+    resolved = spec.resolve_attrs(dict(values))
+    attrs = [_plugin_attribute(spec, name, value) for name, value in resolved.items()]
+    attrs.append(helper.make_attribute("plugin_version", version))
+    attrs.append(helper.make_attribute("plugin_namespace", spec.namespace))
+    return attrs
+
+
+def attrs_of_plugin_node(spec: Any, node: Any) -> dict[str, Any]:
+    """A plugin node's own attributes as Python values; UserError on a wrong attribute type."""
+    import onnx
+    from onnx import helper
+
+    proto_types = {name: getattr(onnx.AttributeProto, kind) for name, kind in _ATTR_PROTO_TYPES.items()}
+    values: dict[str, Any] = {}
+    where = f"node {node.name or '(unnamed)'} ({node.domain}::{node.op_type})"
+    for a in node.attribute:
+        if a.name in RESERVED_ATTRS:
+            if a.type != onnx.AttributeProto.STRING:
+                raise UserError(
+                    f"{where}: attribute {a.name!r} must be a STRING (TensorRT's parser reads it as "
+                    f"text), it is {onnx.AttributeProto.AttributeType.Name(a.type)}. Re-export the model."
+                )
+            continue
+        try:
+            expected = spec.attr(a.name).type
+        except UserError as exc:
+            raise UserError(f"{where}: {exc}") from None
+        if a.type != proto_types[expected]:
+            raise UserError(
+                f"{where}: attribute {a.name!r} is {onnx.AttributeProto.AttributeType.Name(a.type)}, but "
+                f"{spec.name} declares it {expected} (ONNX "
+                f"{onnx.AttributeProto.AttributeType.Name(proto_types[expected])}); TensorRT "
+                f"would pass the wrong type to the plugin. Fix the exporter or the node."
+            )
+        value = helper.get_attribute_value(a)
+        values[a.name] = value.decode() if isinstance(value, bytes) else value
+    try:
+        return spec.resolve_attrs(values)
+    except UserError as exc:
+        raise UserError(f"{where}: {exc}") from None

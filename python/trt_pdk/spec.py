@@ -420,7 +420,9 @@ class PluginSpec:
                     where, f"the name {item.name!r} is used twice among attrs, inputs and outputs"
                 )
             seen.add(item.name)
-        reserved = {"plugin_version", "plugin_namespace"} & {a.name for a in self.attrs}
+        from trt_pdk.plugin_nodes import RESERVED_ATTRS
+
+        reserved = set(RESERVED_ATTRS) & {a.name for a in self.attrs}
         if reserved:
             raise _spec_error(where, f"attribute names {sorted(reserved)} are reserved for TensorRT's parser")
         names: set[str] = set()

@@ -17,9 +17,9 @@ from __future__ import annotations
 from trt_pdk.onnx_stages._model import load_onnx, save_onnx
 from trt_pdk.onnx_stages.check import CheckOnnx, CheckReport
 from trt_pdk.onnx_stages.coverage import CoverageTable
-from trt_pdk.onnx_stages.patterns import Capture, Const, Op, Pattern
 from trt_pdk.onnx_stages.rewrite import RewriteOnnx, RewriteResult
 from trt_pdk.onnx_stages.simplify import SimplifyOnnx, SimplifyResult
+from trt_pdk.patterns import Capture, Const, Op, Pattern
 
 __all__ = [
     "Capture",

@@ -322,15 +322,6 @@ def default_opset(model: onnx.ModelProto) -> int | None:
     return None
 
 
-def node_attrs(node: onnx.NodeProto) -> dict[str, object]:
-    """A node's attributes as Python values (bytes decoded to str)."""
-    out: dict[str, object] = {}
-    for a in node.attribute:
-        value = onnx.helper.get_attribute_value(a)
-        out[a.name] = value.decode() if isinstance(value, bytes) else value
-    return out
-
-
 def subgraphs(node: onnx.NodeProto) -> Iterator[onnx.GraphProto]:
     """The graphs a node carries as attributes (If branches, Loop and Scan bodies)."""
     for attr in node.attribute:

@@ -28,7 +28,7 @@ def by_node_key(specs: Mapping[str, Any]) -> dict[tuple[str, str], Any]:
 
 def candidates_for(op_type: str, specs: Mapping[str, Any]) -> list[str]:
     """Plugins whose declared patterns contain `op_type` (they could replace it)."""
-    from trt_pdk.onnx_stages.patterns import patterns_of
+    from trt_pdk.patterns import patterns_of
 
     out = []
     for name, spec in sorted(specs.items()):

@@ -31,6 +31,7 @@ from trt_pdk.onnx_stages.coverage import (
     CoverageTable,
     parser_disagreements,
 )
+from trt_pdk.plugin_nodes import attribute_values, plugin_version_of
 
 _MAX_NAMES = 5
 
@@ -128,7 +129,7 @@ def _training_leftovers(model: onnx.ModelProto) -> list[dict[str, str]]:
     for node in _walk(model.graph):
         if node.domain not in ("", "ai.onnx"):
             continue
-        attrs = _model.node_attrs(node)
+        attrs = attribute_values(node)
         if node.op_type == "Dropout":
             why = "Dropout left in the graph: export after model.eval()"
             if len(node.input) > 2 and node.input[2]:
@@ -260,8 +261,7 @@ class CheckOnnx:
                 continue
             versions = Counter()
             for n in nodes:
-                attrs = _model.node_attrs(n)
-                versions[str(attrs.get("plugin_version", "1"))] += 1
+                versions[plugin_version_of(n)] += 1
             bad = sorted(v for v in versions if v not in spec.versions)
             if bad:
                 report.missing_plugins.append(

@@ -35,6 +35,7 @@ from typing import Any
 from trt_pdk._fs import write_text_atomic
 from trt_pdk.errors import UserError, strip_ansi
 from trt_pdk.onnx_stages import _model
+from trt_pdk.plugin_nodes import DEFAULT_PLUGIN_VERSION
 
 DEFAULT_OPSET = 18
 _DYNAMIC = re.compile(
@@ -239,7 +240,7 @@ class OnnxFromTorch:
         opset: int = DEFAULT_OPSET,
         dynamic: Sequence[str] = (),
         legacy: bool = False,
-        plugin_version: str = "2",
+        plugin_version: str = DEFAULT_PLUGIN_VERSION,
         specs: Any = None,
     ) -> None:
         self.reference = reference
@@ -356,7 +357,7 @@ class OnnxFromTorch:
         table: dict[Any, Any] = {}
         for spec in specs:
             # A plugin built as IPluginV3 only keeps version 2 when V2 is asked for.
-            version = self.plugin_version if self.plugin_version in spec.versions else "2"
+            version = self.plugin_version if self.plugin_version in spec.versions else DEFAULT_PLUGIN_VERSION
             if version != self.plugin_version:
                 warnings.warn(
                     f"{spec.name} has no plugin version {self.plugin_version}; its nodes use "

@@ -20,20 +20,8 @@ import onnx
 from onnx import helper
 
 from trt_pdk.errors import UserError
+from trt_pdk.plugin_nodes import attribute_values
 from trt_pdk.spec import PluginSpec
-
-_TRT_ATTRS = ("plugin_version", "plugin_namespace")
-
-
-def node_attrs(node: onnx.NodeProto) -> dict[str, Any]:
-    """The node's attributes as Python values (strings decoded), TensorRT's own left out."""
-    out = {}
-    for a in node.attribute:
-        if a.name in _TRT_ATTRS:
-            continue
-        value = helper.get_attribute_value(a)
-        out[a.name] = value.decode() if isinstance(value, bytes) else value
-    return out
 
 
 def _num_inputs(node: onnx.NodeProto) -> int:
@@ -117,7 +105,7 @@ def with_cpu_functions(
                 f"name (known: {', '.join(f'{d}::{n}' for d, n in sorted(by_key)) or 'none'}); leave it "
                 f"out of the rewrite or serve the engine."
             )
-        this = (by_key[key].resolve_attrs(node_attrs(node)), _num_inputs(node))
+        this = (by_key[key].resolve_attrs(attribute_values(node, reserved=False)), _num_inputs(node))
         seen = variants.setdefault(key, [])
         if this not in seen:
             seen.append(this)

@@ -67,7 +67,7 @@ def patterns() -> tuple[Any, ...]:
     attributes), then{% endif %} softplus: ONNX ``Softplus`` alone, or as dynamo exports
     ``torch.nn.functional.softplus`` (``Where(z > 20, z, Softplus(z))``).
     """
-    from trt_pdk.onnx_stages.patterns import {{ "Capture, " if numeric }}Const, Op, Pattern
+    from trt_pdk.patterns import {{ "Capture, " if numeric }}Const, Op, Pattern
 
     body = [
 {%- set ns = namespace(h=ins[0], z=none) %}
