@@ -1,4 +1,10 @@
-"""Runs graphs holding plugin nodes on CPU with ``onnx.reference.ReferenceEvaluator``.
+"""Runs graphs holding plugin nodes on CPU with ``onnx.reference.ReferenceEvaluator``,
+each plugin node through the op's native C++ CPU reference.
+
+This is the op harness's ``onnx`` check (a one-node graph: does the native reference
+behave as an ONNX node?). Whole models (``compare``, ``verify``, engine compare, the
+Triton CPU model) run in onnxruntime with the plugins' ONNX bodies instead, through
+:mod:`trt_pdk.execution`: one engine for one question.
 
 Each plugin gets a generic ``OpRun`` for its domain that calls the native CPU reference,
 so every plugin runs without writing anything per op.

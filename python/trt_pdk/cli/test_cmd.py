@@ -9,6 +9,8 @@ import argparse
 import json
 import sys
 
+from trt_pdk.execution.limits import add_max_input_flag
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from trt_pdk.testing.harness import CASE_CHECKS
@@ -39,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="override an attribute in every case (repeatable)",
     )
+    add_max_input_flag(p)
     p.add_argument("--json", action="store_true", help="print results as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="print failures and the summary only")
     p.set_defaults(func=run)
@@ -66,7 +69,13 @@ def run(args: argparse.Namespace) -> int:
         specs = [_with_attrs(spec, args.attr) for spec in specs]
     results = []
     for spec in specs:
-        results += run_plugin(spec, cases=args.case or None, backends=backends, progress=progress)
+        results += run_plugin(
+            spec,
+            cases=args.case or None,
+            backends=backends,
+            progress=progress,
+            max_input_mib=args.max_input_mib,
+        )
     counts = summarize(results)
     if args.json:
         print(json.dumps({"results": [r.as_dict() for r in results], "summary": counts}, indent=2))

@@ -62,7 +62,9 @@ class Errors:
 # ---- data ------------------------------------------------------------------------------
 
 
-def make_inputs(spec: PluginSpec, case: Case, shapes: tuple[tuple[int, ...], ...]) -> list[Any]:
+def make_inputs(
+    spec: PluginSpec, case: Case, shapes: tuple[tuple[int, ...], ...], max_input_mib: float | None = None
+) -> list[Any]:
     """Random CPU tensors for one point: normal floats, small integers, seeded per case.
 
     One tensor per input the case gives (absent optional inputs are left out).
@@ -70,7 +72,7 @@ def make_inputs(spec: PluginSpec, case: Case, shapes: tuple[tuple[int, ...], ...
     import numpy as np
     import torch
 
-    from trt_pdk.execution.inputs import check_input_bytes
+    from trt_pdk.execution.inputs import DEFAULT_MAX_INPUT_MIB, check_input_bytes
     from trt_pdk.torch_ops import TORCH_DTYPES
 
     # Bounded like every input generator of the kit: a case whose ranges ask for more
@@ -79,6 +81,7 @@ def make_inputs(spec: PluginSpec, case: Case, shapes: tuple[tuple[int, ...], ...
     check_input_bytes(
         dict(zip(names, shapes, strict=True)),
         {n: np.dtype("uint16" if d == "bfloat16" else d) for n, d in zip(names, case.dtypes, strict=True)},
+        DEFAULT_MAX_INPUT_MIB if max_input_mib is None else max_input_mib,
     )
     generator = torch.Generator().manual_seed(case.seed * 1000 + sum(sum(s) for s in shapes))
     tensors = []
@@ -351,11 +354,13 @@ def check_bad_input(spec: PluginSpec) -> str:
 # ---- per-case checks -------------------------------------------------------------------
 
 
-def _points(spec: PluginSpec, case: Case) -> list[tuple[tuple[tuple[int, ...], ...], list[Any], list[Any]]]:
+def _points(
+    spec: PluginSpec, case: Case, max_input_mib: float | None = None
+) -> list[tuple[tuple[tuple[int, ...], ...], list[Any], list[Any]]]:
     attrs = spec.resolve_attrs(case.attrs)
     result = []
     for shapes in case.points():
-        inputs = make_inputs(spec, case, shapes)
+        inputs = make_inputs(spec, case, shapes, max_input_mib)
         result.append((shapes, inputs, _reference(spec, attrs, inputs)))
     return result
 
@@ -622,14 +627,22 @@ def plugin_checks(spec: PluginSpec, checks: Iterable[str] = PLUGIN_CHECKS) -> li
     return [_run_one(spec.name, "-", name, lambda f=funcs[name]: f(spec)) for name in checks]
 
 
-def case_checks(spec: PluginSpec, case: Case, backends: Iterable[str] = CASE_CHECKS) -> list[CheckResult]:
-    """Runs the chosen checks of one case; ``tensorrt`` runs once per plugin version."""
+def case_checks(
+    spec: PluginSpec, case: Case, backends: Iterable[str] = CASE_CHECKS, max_input_mib: float | None = None
+) -> list[CheckResult]:
+    """Runs the chosen checks of one case; ``tensorrt`` runs once per plugin version.
+
+    ``max_input_mib``: inputs of one point above this are refused (UserError) before they
+    are made (default :data:`trt_pdk.execution.limits.DEFAULT_MAX_INPUT_MIB`).
+    """
     backends = list(backends)
     unknown = sorted(set(backends) - set(CASE_CHECKS))
     if unknown:
         raise UserError(f"unknown check(s) {unknown}; choose from {', '.join(CASE_CHECKS)}")
     try:
-        points = _points(spec, case)
+        points = _points(spec, case, max_input_mib)
+    except UserError:  # inputs past the limit: the user's choice to change, not a failed op
+        raise
     except Exception as exc:  # the reference itself failing makes every check meaningless
         return [CheckResult(spec.name, case.name, "reference", FAIL, f"{type(exc).__name__}: {exc}")]
     tol = _tolerance(spec, case, points[0][2])
@@ -658,8 +671,10 @@ def run_plugin(
     cases: Iterable[str] | None = None,
     backends: Iterable[str] = CASE_CHECKS,
     progress: Callable[[CheckResult], None] | None = None,
+    max_input_mib: float | None = None,
 ) -> list[CheckResult]:
-    """Every plugin-level check, then every (selected) case's checks."""
+    """Every plugin-level check, then every (selected) case's checks (inputs bounded by
+    ``max_input_mib``)."""
     selected = list(spec.cases)
     if cases:
         names = {c.name for c in spec.cases}
@@ -673,7 +688,7 @@ def run_plugin(
         if progress:
             progress(r)
     for case in selected:
-        for r in case_checks(spec, case, backends):
+        for r in case_checks(spec, case, backends, max_input_mib):
             results.append(r)
             if progress:
                 progress(r)

@@ -13,6 +13,7 @@ import numpy as np
 
 from trt_pdk.errors import UserError
 from trt_pdk.execution.compare import compare_outputs
+from trt_pdk.execution.runners import TritonRunner
 from trt_pdk.triton.server import ServerState, http_get, load_model
 
 Reference = str | Path | dict[str, np.ndarray] | Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
@@ -171,12 +172,6 @@ def reference_outputs(reference: Reference, inputs: dict[str, np.ndarray]) -> di
     return load_arrays(path, "expected outputs")
 
 
-def _infer(protocol: str, url: str, model: str, inputs: dict[str, np.ndarray], outputs: list[str]):
-    from trt_pdk.execution import TritonRunner
-
-    return TritonRunner(protocol, url, model, outputs)(inputs)
-
-
 class VerifyServing:
     """Golden inputs through HTTP and gRPC vs a reference, within ``atol + rtol*|ref|``
     (the execution layer's comparator: a NaN matches only a NaN at the same position).
@@ -216,7 +211,7 @@ class VerifyServing:
         urls = {"http": self.state.http_url, "grpc": self.state.grpc_url}
         max_err, passed, detail = 0.0, True, {}
         for protocol in self.protocols:
-            got = _infer(protocol, urls[protocol], self.model, inputs, list(expected))
+            got = TritonRunner(protocol, urls[protocol], self.model, list(expected))(inputs)
             for error in compare_outputs(
                 got, expected, {str(got[n].dtype): (self.atol, self.rtol) for n in got}
             ):
