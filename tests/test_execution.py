@@ -232,7 +232,9 @@ def test_verify_reference_onnx_runs_through_the_execution_layer(tmp_path):
 
 def test_op_harness_inputs_are_bounded_by_the_flag(capsys):
     """`trt-pdk test` sizes every case's inputs first; --max-input-mib below a case refuses it."""
-    assert main(["test", "RMSNorm", "--case", "1d_d7_fp32", "--backend", "cpu", "--max-input-mib", "1e-6"]) == 2
+    assert (
+        main(["test", "RMSNorm", "--case", "1d_d7_fp32", "--backend", "cpu", "--max-input-mib", "1e-6"]) == 2
+    )
     err = capsys.readouterr().err
     assert "--max-input-mib" in err and "Traceback" not in err and err.count("\n") == 1
     assert main(["test", "RMSNorm", "--case", "1d_d7_fp32", "--backend", "cpu", "-q"]) == 0
