@@ -238,3 +238,35 @@ def test_op_harness_inputs_are_bounded_by_the_flag(capsys):
     err = capsys.readouterr().err
     assert "--max-input-mib" in err and "Traceback" not in err and err.count("\n") == 1
     assert main(["test", "RMSNorm", "--case", "1d_d7_fp32", "--backend", "cpu", "-q"]) == 0
+
+
+@pytest.mark.tensorrt
+@pytest.mark.cuda
+def test_tensorrt_runner_matches_onnxruntime_in_each_profile(tmp_path):
+    pytest.importorskip("tensorrt", reason="TensorRT is not installed here")
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+    from trt_pdk.engine import serialized_engine_from_onnx
+    from trt_pdk.execution import TensorRTRunner
+
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["h"]), helper.make_node("Relu", ["h"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", F, ["b", 8])],
+        [helper.make_tensor_value_info("y", F, ["b", 8])],
+        [helper.make_tensor("w", F, [8, 8], np.random.default_rng(0).standard_normal(64).astype(np.float32))],
+    )
+    path = _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), tmp_path / "m.onnx")
+    profiles = [
+        {"x": {"min": [1, 8], "opt": [2, 8], "max": [4, 8]}},
+        {"x": {"min": [5, 8], "opt": [8, 8], "max": [16, 8]}},
+    ]
+    plan = serialized_engine_from_onnx(path, profiles).plan
+    reference = OnnxRuntimeRunner(path)
+    for profile, rows in ((0, 3), (1, 12)):
+        runner = TensorRTRunner(plan, profile=profile)
+        assert runner.outputs == ["y"] and runner.engine.startswith("TensorRT")
+        feeds = random_inputs(reference.inputs, dims={"b": rows}, seed=profile)
+        (error,) = compare_outputs(runner(feeds), reference(feeds))
+        assert error.ok and error.shape == [rows, 8], error
