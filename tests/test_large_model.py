@@ -132,3 +132,18 @@ def _peak_kib(code: str) -> int:
     report = "print(next(x.split()[1] for x in open('/proc/self/status') if x.startswith('VmHWM')))"
     out = subprocess.run([sys.executable, "-c", f"{code}\n{report}"], capture_output=True, check=True)
     return int(out.stdout.split()[-1])
+
+
+def test_compare_runs_the_rewritten_model_from_its_external_data(large, tmp_path, capsys):
+    """compare attaches the plugin bodies to the graph alone; onnxruntime reads the weights in place."""
+    out = tmp_path / "model.onnx"
+    assert main(["rewrite", str(large), "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(large), str(out), "--dim", "batch=1:2", "--json"]) == 0
+    import json
+
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] and "trt_pdk::RMSNorm" in report["engines"]["candidate"]
+    assert not list(tmp_path.glob("**/*.data")) or {p.name for p in tmp_path.glob("**/*.data")} == {
+        "model.onnx.data"
+    }

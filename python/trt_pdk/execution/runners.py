@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -56,10 +57,9 @@ class OnnxRuntimeRunner:
     ):
         from trt_pdk import plugin_nodes
         from trt_pdk.execution.sessions import onnxruntime_session, onnxruntime_version
+        from trt_pdk.onnx_stages._model import _has_external_data, load_onnx
 
         if isinstance(model, str | os.PathLike):
-            from trt_pdk.onnx_stages._model import load_onnx
-
             path: Any = model
             proto = load_onnx(model, load_external_data=False)
         else:
@@ -79,17 +79,20 @@ class OnnxRuntimeRunner:
                 specs = discover().values()
             specs = list(specs)
             self.notes = plugin_nodes.check_plugin_nodes(proto, specs)
-            if path is not None:  # the functions need the weights inside the proto
-                from trt_pdk.onnx_stages._model import load_onnx
-
-                proto = load_onnx(path)
             proto, covered = with_cpu_functions(proto, specs)
             self.engine = f"onnxruntime {onnxruntime_version()} (plugin ONNX bodies: {', '.join(covered)})"
             source: Any = proto
         else:
             self.engine = f"onnxruntime {onnxruntime_version()}"
             source = path if path is not None else proto
-        self.session = onnxruntime_session(source, intra_op_threads=intra_op_threads)
+        # Weights left in external data stay there: onnxruntime reads them from the model's folder
+        # (no copy of a multi-GB data file just to attach the plugin bodies).
+        folder = None
+        if path is not None and source is proto and _has_external_data(proto):
+            folder = str(Path(path).resolve().parent)
+        self.session = onnxruntime_session(
+            source, intra_op_threads=intra_op_threads, external_data_dir=folder
+        )
         graph = proto.graph
         self.inputs = model_inputs(proto)
         self.outputs = [o.name for o in graph.output]

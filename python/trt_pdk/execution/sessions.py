@@ -10,9 +10,14 @@ from trt_pdk.errors import UserError
 GET_ONNXRUNTIME = "install it with `pip install onnxruntime`"
 
 
-def onnxruntime_session(model: Any, *, intra_op_threads: int | None = None) -> Any:
+def onnxruntime_session(
+    model: Any, *, intra_op_threads: int | None = None, external_data_dir: str | None = None
+) -> Any:
     """A CPU ``InferenceSession`` for a ``ModelProto`` or a path (external data is read
     from beside the file), with onnxruntime's warnings silenced.
+
+    `external_data_dir`: for a ``ModelProto`` whose weights stayed in external data, the
+    folder their files are in (onnxruntime reads them from there).
 
     Raises UserError when onnxruntime is missing or rejects the model.
     """
@@ -26,6 +31,10 @@ def onnxruntime_session(model: Any, *, intra_op_threads: int | None = None) -> A
     options.log_severity_level = 3
     if intra_op_threads:
         options.intra_op_num_threads = intra_op_threads
+    if external_data_dir is not None:
+        options.add_session_config_entry(
+            "session.model_external_initializers_file_folder_path", external_data_dir
+        )
     source = os.fspath(model) if isinstance(model, str | os.PathLike) else model.SerializeToString()
     try:
         return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
