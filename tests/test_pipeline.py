@@ -99,21 +99,40 @@ def test_cli_bad_config_is_one_paragraph_exit_2(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
-def test_changing_one_option_changes_that_stage_and_later_keys_only():
+@pytest.mark.parametrize(
+    ("section", "option", "value", "redone"),
+    [
+        ("engine", "precision", "fp16", ["engine"]),
+        ("perf", "duration", 9.0, ["perf"]),
+        ("compare", "seed", 7, ["compare"]),
+        ("serve", "http_port", 8123, ["serve", "verify", "perf"]),
+        ("profiles", "k", 2, ["profiles", "engine", "verify", "perf"]),
+        ("repository", "instance_count", 2, ["repository", "serve", "verify", "perf"]),
+        (
+            "check",
+            "trt",
+            "11.1",
+            ["check", "rewrite", "compare", "profiles", "engine", "repository", "serve", "verify", "perf"],
+        ),
+    ],
+)
+def test_changing_one_option_changes_the_keys_of_its_readers_only(section, option, value, redone):
+    """Keys follow the data edges: engine.* reruns only what reads the engine (nothing but the report)."""
     cfg = load_config(DEMO)
     keys = stage_keys(cfg)
-    names = list(keys)
-    for section, option, value, first in (
-        ("perf", "duration", 9.0, "perf"),
-        ("compare", "seed", 7, "compare"),
-        ("engine", "precision", "fp16", "engine"),
-    ):
-        changed = dataclasses.replace(
-            cfg, **{section: dataclasses.replace(getattr(cfg, section), **{option: value})}
-        )
-        other = stage_keys(changed)
-        differs = [n for n in names if keys[n] != other[n]]
-        assert differs == names[names.index(first) :], (section, differs)
+    changed = dataclasses.replace(
+        cfg, **{section: dataclasses.replace(getattr(cfg, section), **{option: value})}
+    )
+    other = stage_keys(changed)
+    assert [n for n in keys if keys[n] != other[n]] == redone
+
+
+def test_traffic_content_is_in_the_keys_of_its_readers(tmp_path):
+    path = _write(tmp_path, BASE)
+    keys = stage_keys(load_config(path))
+    (tmp_path / "traffic.jsonl").write_text('{"x": [2, 8, 64]}\n')
+    other = stage_keys(load_config(path))
+    assert [n for n in keys if keys[n] != other[n]] == ["profiles", "engine", "verify", "perf"]
 
 
 def test_unwritable_run_dir_is_a_user_error(tmp_path):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from trt_pdk.plugins.bucketize.onnx_function import onnx_function
-from trt_pdk.spec import Attr, Case, PluginSpec, ShapeRange, Tensor, Tolerance, TorchOp, dyn
+from trt_pdk.spec import Attr, Case, ExportedGraphs, PluginSpec, ShapeRange, Tensor, Tolerance, TorchOp, dyn
 
 VALUES = ("float32", "float16", "int32")
 INDICES = ("int64", "int32")
@@ -102,6 +102,20 @@ def _cases() -> list[Case]:
     return cases
 
 
+def report_note(graphs: ExportedGraphs) -> tuple[str, str] | None:
+    """The pipeline report's note: what the plain export made of ``torch.bucketize``, and the kit."""
+    plain = graphs.nodes_from_source(graphs.plain, "bucketize(")
+    if not plain and not graphs.plugin_nodes:
+        return None  # the model does not call it
+    if graphs.plugin_nodes:
+        after = f"torch.bucketize: {graphs.plugin_nodes} Bucketize plugin node" + "s" * (
+            graphs.plugin_nodes > 1
+        )
+    else:
+        after = f"torch.bucketize: {graphs.nodes_from_source(graphs.kit, 'bucketize(')} nodes"
+    return (f"torch.bucketize unrolled into {plain} nodes", after)
+
+
 SPEC = PluginSpec(
     name="Bucketize",
     namespace="trt_pdk",
@@ -140,5 +154,6 @@ SPEC = PluginSpec(
     replaces=(),
     aten_translations=aten_translations,
     onnx_function=onnx_function,
+    report_note=report_note,
     doc="Bucket index of each element of x in sorted 1-D boundaries, like torch.bucketize.",
 )

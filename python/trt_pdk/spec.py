@@ -327,6 +327,31 @@ class TorchOp:
 
 
 @dataclass(frozen=True)
+class ExportedGraphs:
+    """What a :attr:`PluginSpec.report_note` reads (graphs without their weights).
+
+    Attributes:
+        plain: the plain dynamo export (no plugin translations), an ``onnx.ModelProto``.
+        kit: the kit's export.
+        plugin_nodes: this op's plugin nodes in the rewritten graph.
+    """
+
+    plain: Any
+    kit: Any
+    plugin_nodes: int
+
+    @staticmethod
+    def nodes_from_source(model: Any, text: str) -> int:
+        """Nodes whose PyTorch source line (dynamo's stack-trace metadata) contains `text`."""
+        count = 0
+        for node in model.graph.node:
+            trace = next((p.value for p in node.metadata_props if p.key == "pkg.torch.onnx.stack_trace"), "")
+            lines = [x for x in trace.strip().splitlines() if x.strip()]
+            count += bool(lines) and text in lines[-1]
+        return count
+
+
+@dataclass(frozen=True)
 class PluginSpec:
     """Everything about one op that is not C++: the single source of truth in Python.
 
@@ -357,6 +382,10 @@ class PluginSpec:
             inputs, every output) and its ``onnx.NodeProto`` nodes (default domain, any input
             dtype the op takes). ``trt_pdk.onnx_stages.functions`` builds and attaches it; the
             harness check ``onnxruntime`` compares it with the reference for every case.
+        report_note: optional ``(ExportedGraphs) -> (before, after) | None``: what the
+            pipeline report says about this op in its "export reliability" row (e.g. how
+            many nodes the plain export unrolled the PyTorch call into, and what the kit
+            made of it); None leaves the op out.
         native_module: the module whose ``ops`` dict holds this op's binding.
         library_package: the package whose ``lib/`` holds the plugin library.
         doc: one paragraph for the README.
@@ -375,6 +404,7 @@ class PluginSpec:
     replaces: tuple[Any, ...] = ()
     aten_translations: Callable[..., Mapping[Any, Callable[..., Any]]] | None = None
     onnx_function: Callable[[dict[str, Any], int], tuple[list[str], list[str], list[Any]]] | None = None
+    report_note: Callable[[ExportedGraphs], tuple[str, str] | None] | None = None
     native_module: str = "trt_pdk._C"
     library_package: str = "trt_pdk"
     doc: str = ""
@@ -397,6 +427,8 @@ class PluginSpec:
             raise _spec_error(where, "reference must be a callable (the PyTorch reference)")
         if self.onnx_function is not None and not callable(self.onnx_function):
             raise _spec_error(where, "onnx_function must be a callable (attrs, num_inputs) or None")
+        if self.report_note is not None and not callable(self.report_note):
+            raise _spec_error(where, "report_note must be a callable (ExportedGraphs) or None")
         if not isinstance(self.torch_op, TorchOp):
             raise _spec_error(where, f"torch_op must be a TorchOp, got {type(self.torch_op).__name__}")
         if not self.inputs or not self.outputs:

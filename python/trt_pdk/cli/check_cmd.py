@@ -8,6 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from trt_pdk.options import add_options, options_from_args
+from trt_pdk.pipeline.stages.check import CheckOptions
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -18,9 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "parser where `import tensorrt` works).",
     )
     p.add_argument("model", help="the .onnx file")
-    p.add_argument(
-        "--trt", default=None, help="TensorRT version, e.g. 10.16 or 11.1 (default: installed, else newest)"
-    )
+    add_options(p, CheckOptions)
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(func=run)
 
@@ -28,6 +29,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from trt_pdk.onnx_stages.check import CheckOnnx
 
-    report = CheckOnnx(trt=args.trt)(args.model)
+    report = CheckOnnx(trt=options_from_args(CheckOptions, args).trt)(args.model)
     print(json.dumps(report.as_dict(), indent=2) if args.json else report.text())
     return 0 if report.ok else 1

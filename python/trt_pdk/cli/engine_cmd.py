@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 from trt_pdk.execution.limits import add_max_input_flag
+from trt_pdk.options import add_options, options_from_args
+from trt_pdk.pipeline.stages.engine import EngineOptions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,15 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("model", help="the rewritten ONNX model")
     b.add_argument("--profiles", required=True, help="PROFILES.json from `trt-pdk profiles plan`")
     b.add_argument("-o", "--output", required=True, help="run folder")
-    b.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "both"])
     b.add_argument(
         "--dry-run", action="store_true", help="only write trtexec command lines (no TensorRT needed)"
     )
-    b.add_argument("--workspace-mib", type=int, help="builder workspace limit in MiB")
-    b.add_argument("--optimization-level", type=int, help="builder optimization level 0-5")
     b.add_argument("--timing-cache", help="timing cache file (default RUN_DIR/timing.cache)")
-    b.add_argument("--tensorrt-major", type=int, choices=[10, 11], help="dry run: write lines for this major")
-    b.add_argument("--keep-fp32", action="append", default=[], help="op type kept fp32 in fp16 graphs")
+    add_options(b, EngineOptions)
     b.set_defaults(func=run_build)
     c = sub.add_parser("compare", help="FP32/FP16 engines vs onnxruntime per profile: errors and latency")
     c.add_argument("run_dir")
@@ -36,20 +34,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     from trt_pdk._fs import check_output_folder
-    from trt_pdk.engine import engine_from_onnx
     from trt_pdk.profiles import load_profiles
 
     check_output_folder(args.output, "-o")
-    stage = engine_from_onnx(
+    stage = options_from_args(EngineOptions, args).engine_from_onnx(
         Path(args.model),
         load_profiles(args.profiles),
         Path(args.output),
-        precision=args.precision,
-        workspace_mib=args.workspace_mib,
-        optimization_level=args.optimization_level,
         timing_cache=Path(args.timing_cache) if args.timing_cache else None,
-        tensorrt_major=args.tensorrt_major,
-        keep_fp32=tuple(args.keep_fp32),
     )
     result = stage(dry_run=args.dry_run)
     for name in result.trtexec_scripts:

@@ -5,14 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-
-def _k(text: str) -> int | str:
-    if text == "auto":
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"-k takes an integer or 'auto', not {text!r}") from None
+from trt_pdk.options import add_options, options_from_args
+from trt_pdk.pipeline.stages.profiles import ProfilesOptions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,13 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = p.add_subparsers(dest="profiles_command", metavar="ACTION", required=True)
     plan = sub.add_parser("plan", help="k profiles minimising expected padding of a traffic log")
     plan.add_argument("traffic", help="traffic log: .jsonl / .csv (one request per row) or .json histogram")
-    plan.add_argument("-k", type=_k, default="auto", help="number of profiles, or 'auto' (elbow; default)")
-    plan.add_argument("--input", dest="input_name", help="plan only this input's dynamic axes")
-    plan.add_argument(
-        "--cost", default="padded_elements", help="padded_elements (default) or padded_fraction"
-    )
     plan.add_argument("--model", help="ONNX model: traffic must fit its static dims")
-    plan.add_argument("--max-elements", type=int, help="memory limit: elements (all inputs) at a profile max")
+    add_options(plan, ProfilesOptions)
     plan.add_argument("--plot", help="write a PNG of the traffic histogram with profile bands")
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     plan.add_argument("-o", "--output", help="write PROFILES.json for `trt-pdk engine build`")
@@ -46,14 +35,15 @@ def run_plan(args: argparse.Namespace) -> int:
     for flag, target in (("-o", args.output), ("--plot", args.plot)):
         if target:
             check_output_file(target, flag)
+    options = options_from_args(ProfilesOptions, args)
     traffic = load_traffic(args.traffic)
     plan = profiles_from_traffic(
         traffic,
-        args.k,
-        input_name=args.input_name,
-        cost_model=args.cost,
+        options.k,
+        input_name=options.input_name,
+        cost_model=options.cost_model,
         model_dims=model_dims_from_onnx(args.model) if args.model else None,
-        max_elements=args.max_elements,
+        max_elements=options.max_elements,
     )
     if args.output:
         save_profiles(plan, args.output)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from trt_pdk.options import add_options, options_from_args
+from trt_pdk.pipeline.stages.rewrite import RewriteOptions
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -16,14 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("model", help="the input .onnx file")
     p.add_argument("-o", "--output", required=True, help="where to write the rewritten model")
-    p.add_argument(
-        "--plugin",
-        action="append",
-        default=[],
-        metavar="NAME[:VERSION]",
-        help="plugin to use, version 2 = IPluginV3 (default), 1 = IPluginV2DynamicExt; repeatable; "
-        "default: every discovered plugin",
-    )
+    add_options(p, RewriteOptions)
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(func=run)
 
@@ -33,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from trt_pdk.onnx_stages.rewrite import RewriteOnnx
 
     check_output_file(args.output, "-o")
-    result = RewriteOnnx(plugins=args.plugin).run(args.model, args.output)
+    result = RewriteOnnx(plugins=options_from_args(RewriteOptions, args).plugins).run(args.model, args.output)
     info = {"input": args.model, "output": args.output, **result.as_dict()}
     if args.json:
         print(json.dumps(info, indent=2))

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from trt_pdk.options import add_options, options_from_args
+from trt_pdk.pipeline.stages.simplify import SimplifyOptions
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -16,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="the input .onnx file")
     p.add_argument("-o", "--output", required=True, help="where to write the simplified model")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_options(p, SimplifyOptions)
     p.set_defaults(func=run)
 
 
@@ -24,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
     from trt_pdk.onnx_stages.simplify import SimplifyOnnx
 
     check_output_file(args.output, "-o")
-    result = SimplifyOnnx().run(args.model, args.output)
+    options = options_from_args(SimplifyOptions, args)
+    result = SimplifyOnnx(options.shape_inference).run(args.model, args.output)
     info = {"input": args.model, "output": args.output, **result.as_dict()}
     if args.json:
         print(json.dumps(info, indent=2))

@@ -9,6 +9,10 @@ import time
 from pathlib import Path
 
 from trt_pdk.errors import UserError
+from trt_pdk.options import add_options, options_from_args
+from trt_pdk.pipeline.stages.repository import RepositoryOptions
+from trt_pdk.pipeline.stages.serve import ServeOptions
+from trt_pdk.pipeline.stages.verify import VerifyOptions
 
 
 def register(subparsers) -> None:
@@ -25,29 +29,21 @@ def register(subparsers) -> None:
     src.add_argument("--engine", type=Path, help="TensorRT model.plan: tensorrt_plan model")
     r.add_argument("--engine-io", type=Path, help="engine I/O JSON (default: engine_io.json beside the plan)")
     r.add_argument("--out", type=Path, required=True, help="deployment folder (models/, Dockerfile, ...)")
-    r.add_argument("--name", required=True, help="model name")
     r.add_argument("--version", type=int, help="version number (default: next free; existing ones are kept)")
-    r.add_argument("--max-batch-size", type=int, help="default: from the engine's profiles, or 32")
-    r.add_argument("--no-dynamic-batching", action="store_true", help="turn Triton's dynamic batcher off")
-    r.add_argument("--preferred-batch-size", type=int, nargs="+", help="default: from the profiles")
-    r.add_argument("--max-queue-delay-us", type=int, default=100)
-    r.add_argument("--instances", type=int, default=1, help="instances per device (default 1)")
     r.add_argument("--version-policy", default="latest:1", help="latest:N | all | specific:1,2")
     r.add_argument("--plugin", type=Path, action="append", default=[], help="plugin library (repeatable)")
     r.add_argument("--manifest", type=Path, help="run manifest/lock to copy along")
     r.add_argument("--container-tag", help="NGC Triton tag for the Dockerfile, e.g. 24.10")
     r.add_argument("--execution-env", help="EXECUTION_ENV_PATH for the python stub (onnx only)")
+    add_options(r, RepositoryOptions, "repository options (YAML section `repository`)")
     r.set_defaults(func=_repo)
 
     s = sub.add_parser("serve", help="start the embedded tritonserver on a repository")
     s.add_argument("--repository", type=Path, required=True, help="deployment folder or model repository")
     s.add_argument("--run-dir", type=Path, required=True, help="log, state file and backends folder")
     s.add_argument("--model", action="append", help="model to load (default: all; repeatable)")
-    s.add_argument("--http-port", type=int, default=0, help="default: a free port")
-    s.add_argument("--grpc-port", type=int, default=0)
-    s.add_argument("--metrics-port", type=int, default=0)
     s.add_argument("--detach", action="store_true", help="return once ready; stop with `triton stop`")
-    s.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for readiness")
+    add_options(s, ServeOptions, "serve options (YAML section `serve`)")
     s.add_argument(
         "--python-env",
         type=Path,
@@ -72,23 +68,10 @@ def register(subparsers) -> None:
     ref = v.add_mutually_exclusive_group(required=True)
     ref.add_argument("--expected", type=Path, help=".npz of expected outputs")
     ref.add_argument("--reference-onnx", type=Path, help="ONNX model to run on CPU as the reference")
-    v.add_argument("--atol", type=float, default=1e-4)
-    v.add_argument("--rtol", type=float, default=1e-3)
+    add_options(v, VerifyOptions, "verify options (YAML section `verify`)")
     v.add_argument("--rollover", action="store_true", help="also add a version under load; 0 failures")
     v.add_argument("--out", type=Path, help="write the JSON result here too")
     v.set_defaults(func=_verify)
-
-
-def _batching(args):
-    from trt_pdk.triton.config import BatchingOptions
-
-    return BatchingOptions(
-        max_batch_size=args.max_batch_size,
-        dynamic_batching=not args.no_dynamic_batching,
-        preferred_batch_sizes=args.preferred_batch_size,
-        max_queue_delay_us=args.max_queue_delay_us,
-        instance_count=args.instances,
-    )
 
 
 def _version_policy(text: str):
@@ -110,6 +93,7 @@ def _version_policy(text: str):
 def _repo(args) -> int:
     from trt_pdk.triton.repository import RepositoryFromEngine, RepositoryFromOnnx
 
+    options = options_from_args(RepositoryOptions, args)
     common = {
         "version": args.version,
         "version_policy": _version_policy(args.version_policy),
@@ -120,9 +104,9 @@ def _repo(args) -> int:
         stage = RepositoryFromEngine(
             args.engine,
             args.out,
-            args.name,
+            options.model_name,
             engine_io=args.engine_io,
-            batching=_batching(args),
+            batching=options.batching(),
             plugins=args.plugin,
             **common,
         )
@@ -134,8 +118,8 @@ def _repo(args) -> int:
         stage = RepositoryFromOnnx(
             args.onnx,
             args.out,
-            args.name,
-            batching=_batching(args),
+            options.model_name,
+            batching=options.batching(),
             execution_env=args.execution_env,
             **common,
         )
@@ -151,16 +135,17 @@ def _serve(args) -> int:
 
     from trt_pdk.triton.server import TritonServer
 
+    options = options_from_args(ServeOptions, args)
     server = TritonServer(
         args.repository,
         args.run_dir,
         models=args.model,
-        http_port=args.http_port,
-        grpc_port=args.grpc_port,
-        metrics_port=args.metrics_port,
+        http_port=options.http_port,
+        grpc_port=options.grpc_port,
+        metrics_port=options.metrics_port,
         detached=args.detach,
         python_env=args.python_env,
-        ready_timeout=args.timeout,
+        ready_timeout=options.ready_timeout,
     )
     state = server.start()
     print(json.dumps({"ready": True, **asdict(state)}, indent=2), flush=True)
@@ -221,14 +206,15 @@ def _verify(args) -> int:
             f"no running server in {args.run_dir}; start one with `trt-pdk triton serve --repository DIR "
             f"--run-dir {args.run_dir} --detach`."
         )
+    options = options_from_args(VerifyOptions, args)
     inputs = load_arrays(args.inputs, "golden inputs")
     result = VerifyServing(
         state,
         args.model,
         inputs,
         args.expected or args.reference_onnx,
-        atol=args.atol,
-        rtol=args.rtol,
+        atol=options.atol,
+        rtol=options.rtol,
     )()
     if args.rollover:
         roll = verify_rollover(

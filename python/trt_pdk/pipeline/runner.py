@@ -1,19 +1,22 @@
-"""Runs a pipeline: stages in order, resumable, into a folder swapped in only on success.
+"""Runs a pipeline: stages in table order, resumable, into a folder swapped in only on success.
 
-A stage's cache key hashes its config section, the outside files it reads (the model's
-``.py``, the checkpoint, the traffic log) and the previous stage's key, so changing one
-option redoes that stage and every later one, and nothing before it. The run is built in
-a temporary sibling of the run folder (seeded with the last good run's finished stages)
-and renamed over it at the end; a failed run leaves the last good folder as it was and
-keeps its own files in ``<run folder>.failed`` for inspection.
+A stage's cache key hashes its own options, the keys of the stages whose results it reads
+(its declared inputs), the outside files it reads (the model's ``.py``, the checkpoint, the
+traffic log) and the kit: changing ``engine.*`` redoes the engine stage and no other. The
+run is built in a temporary sibling of the run folder, seeded with every stage an earlier
+run finished with today's key (the last good run, a failed one, or one that was killed),
+and renamed over the run folder at the end; a failed or interrupted run leaves the last
+good folder as it was and keeps its own files in ``<run folder>.failed``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -21,11 +24,11 @@ from typing import Any
 
 from trt_pdk._fs import atomic_directory, write_text_atomic
 from trt_pdk.errors import UserError
-from trt_pdk.pipeline.config import PipelineConfig
-from trt_pdk.pipeline.stages import STAGES, Context, Stage
+from trt_pdk.pipeline.lock import RunLock, leftover_folders, stop_leftover_processes
+from trt_pdk.pipeline.stage import Stage, StageContext, StageResult
+from trt_pdk.pipeline.stages import STAGES
 
 STATE = "state.json"
-SERVER_STAGES = tuple(s.name for s in STAGES if s.needs_server)
 
 
 def _sha_file(path: Path) -> str:
@@ -43,17 +46,39 @@ def _kit_fingerprint() -> str:
     return json.dumps([getattr(trt_pdk, "__version__", "?"), plugins])
 
 
-def stage_keys(cfg: PipelineConfig) -> dict[str, str]:
-    """``{stage: key}``: each key chains the previous one."""
-    keys, prev = {}, _kit_fingerprint()
+def stage_keys(cfg: Any) -> dict[str, str]:
+    """``{stage: key}``: a key hashes the stage's own options, the keys of the stages whose
+    results it reads, the outside files it reads and the kit: nothing else."""
+    kit = _kit_fingerprint()
+    producer = {s.result: s.name for s in STAGES}
+    keys: dict[str, str] = {}
     for stage in STAGES:
         h = hashlib.sha256()
-        section = cfg.section(stage.section) if stage.section else {}
-        h.update(json.dumps([stage.name, section, prev], sort_keys=True, default=str).encode())
-        for path in stage.files(cfg):
-            h.update(_sha_file(path).encode())
-        prev = keys[stage.name] = h.hexdigest()
+        inputs = [keys[producer[t]] for t in stage.needs]
+        h.update(json.dumps([stage.name, cfg.section(stage.section), inputs, kit], sort_keys=True).encode())
+        for name, path in sorted(stage.sources(cfg).items()):
+            h.update(f"{name}:{_sha_file(path)}".encode())
+        keys[stage.name] = h.hexdigest()
     return keys
+
+
+@contextlib.contextmanager
+def _signals_interrupt():
+    """SIGTERM interrupts a run like Ctrl-C: stages stop, the server stops, temp folders go."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    old = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def check_run_dir(run_dir: Path) -> None:
@@ -93,14 +118,17 @@ class RunPipeline:
     """The ``trt-pdk pipeline run`` job, configured now and run by calling it.
 
     Args:
-        cfg: a validated :class:`~trt_pdk.pipeline.config.PipelineConfig`.
+        cfg: a validated config (:func:`~trt_pdk.pipeline.config.load_config`).
         run_dir: the run folder (default ``runs/<name>`` under the current folder).
         progress: where the stage lines go (default stderr).
 
-    Calling it returns the run folder; ``report.json``/``.md``/``.html`` are inside.
+    Calling it returns the run folder; ``report.json``/``.md``/``.html`` are inside. One run
+    at a time holds a run folder (:class:`RunLock`); a second one is refused naming the
+    holder's PID. Stages that finished in an earlier run, good, failed, interrupted or
+    killed, are reused when their key is unchanged.
     """
 
-    def __init__(self, cfg: PipelineConfig, run_dir: str | Path | None = None, progress: Any = None) -> None:
+    def __init__(self, cfg: Any, run_dir: str | Path | None = None, progress: Any = None) -> None:
         self.cfg = cfg
         self.run_dir = Path(run_dir) if run_dir else Path("runs") / cfg.name
         self.progress = Progress(len(STAGES) + 1, progress)
@@ -108,93 +136,99 @@ class RunPipeline:
     def __call__(self) -> Path:
         check_run_dir(self.run_dir)
         keys = stage_keys(self.cfg)
-        old = self._previous_state()
-        with atomic_directory(self.run_dir) as tmp:
-            try:
-                self._run(tmp, keys, old)
-            except BaseException as exc:
-                failed = self.run_dir.with_name(self.run_dir.name + ".failed")
-                shutil.rmtree(failed, ignore_errors=True)
+        with RunLock(self.run_dir), _signals_interrupt():
+            leftovers = leftover_folders(self.run_dir)
+            for folder in leftovers:
+                stop_leftover_processes(folder)
+            finished = finished_stages(keys, [*leftovers, _failed(self.run_dir), self.run_dir])
+            with atomic_directory(self.run_dir) as tmp:
                 try:
-                    tmp.replace(failed)
-                except OSError:
-                    failed = None
-                if isinstance(exc, UserError) and failed is not None:
-                    raise UserError(
-                        f"{exc} The last good run in {self.run_dir} is unchanged; this run's files are in "
-                        f"{failed}."
-                    ) from None
-                raise
+                    self._run(tmp, keys, finished, leftovers)
+                except BaseException as exc:
+                    self._keep_failed(tmp, exc)
         return self.run_dir
 
-    def _previous_state(self) -> dict[str, Any]:
-        path = self.run_dir / STATE
+    def _keep_failed(self, tmp: Path, exc: BaseException) -> None:
+        """Moves this run's files to ``<run>.failed`` (its finished stages seed the next run)."""
+        failed: Path | None = _failed(self.run_dir)
+        shutil.rmtree(failed, ignore_errors=True)
         try:
-            return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-        except (OSError, json.JSONDecodeError):
-            return {}
+            tmp.replace(failed)
+        except OSError:
+            failed = None
+        if isinstance(exc, UserError):
+            kept = f" This run's files are in {failed}." if failed else ""
+            last = (
+                f" The last good run in {self.run_dir} is unchanged."
+                if (self.run_dir / "report.json").is_file()
+                else ""
+            )
+            raise UserError(f"{exc}{last}{kept}") from None
+        raise exc
 
-    def _run(self, tmp: Path, keys: dict[str, str], old: dict[str, Any]) -> None:
-        if old:
-            shutil.copytree(self.run_dir, tmp, dirs_exist_ok=True, symlinks=True)
-        ctx = Context(self.cfg, tmp.absolute())
-        previous = old.get("stages", {})
+    def _run(
+        self, tmp: Path, keys: dict[str, str], finished: dict[str, tuple[Path, dict]], leftovers: list[Path]
+    ) -> None:
+        ctx = StageContext(tmp.absolute(), self.cfg.source.parent.absolute(), self.cfg.name)
         records: dict[str, dict[str, Any]] = {}
         state = {"pipeline": self.cfg.name, "config": str(self.cfg.source), "stages": records}
-        cached = {s.name: self._reusable(s, keys, previous, tmp) for s in STAGES}
-        chain_ok = True
+        reuse = {s.name: s.name in finished for s in STAGES}
+        # A process (the server) is not files: start it again whenever a stage reading it runs.
         for stage in STAGES:
-            chain_ok = chain_ok and cached[stage.name]
-            cached[stage.name] = chain_ok
-        # The server is a process, not a file: start it when any stage that needs it reruns.
-        serve_again = not all(cached[n] for n in SERVER_STAGES)
-        if serve_again:
-            cached["serve"] = False
+            if stage.process and any(stage.result in s.needs and not reuse[s.name] for s in STAGES):
+                reuse[stage.name] = False
+        for stage in STAGES:
+            if reuse[stage.name] and (finished[stage.name][0] / stage.name).is_dir():
+                src = finished[stage.name][0] / stage.name
+                shutil.copytree(src, tmp / stage.name, symlinks=True, dirs_exist_ok=True)
+        for folder in leftovers:
+            shutil.rmtree(folder, ignore_errors=True)
+        results: dict[type, StageResult] = {}
         try:
             for stage in STAGES:
                 self.progress.start(stage.name)
-                if cached[stage.name]:
-                    rec = dict(previous[stage.name], reused=True)
-                    ctx.results[stage.name] = rec["result"]
+                if reuse[stage.name]:
+                    rec = dict(finished[stage.name][1], reused=True)
+                    results[stage.result] = stage.result.from_json(
+                        rec["result"], rec["status"], rec["reason"]
+                    )
                     records[stage.name] = rec
                     self.progress.end(f"{rec['status']} (reused)", rec["seconds"])
                     continue
-                rec = self._run_stage(stage, ctx, keys[stage.name])
+                missing = [t for t in stage.needs if t not in results]
+                if missing:  # an input stage failed earlier
+                    break
+                rec = self._run_stage(stage, ctx, keys[stage.name], results)
                 records[stage.name] = rec
                 write_text_atomic(tmp / STATE, json.dumps(state, indent=2, default=str) + "\n")
                 if rec["status"] == "failed":
                     break
         finally:
-            if ctx.server is not None:
-                ctx.server.stop()
-                ctx.server = None
+            for process in reversed(ctx.processes):
+                process.stop()
+            ctx.processes.clear()
+        from trt_pdk.pipeline.report import write_report
+
         failed = next((n for n, r in records.items() if r["status"] == "failed"), None)
         if failed is not None:
-            from trt_pdk.pipeline.report import write_report
-
-            write_report(tmp, self.cfg, records)
+            write_report(tmp, self.cfg, records, results)
             raise UserError(f"stage {failed} failed: {records[failed]['reason']}")
         self.progress.start("report")
         t0 = time.perf_counter()
-        from trt_pdk.pipeline.report import write_report
-
-        write_report(tmp, self.cfg, records)
+        write_report(tmp, self.cfg, records, results)
         self.progress.end("ok", time.perf_counter() - t0)
         write_text_atomic(tmp / STATE, json.dumps(state, indent=2, default=str) + "\n")
 
-    @staticmethod
-    def _reusable(stage: Stage, keys: dict[str, str], previous: dict[str, Any], tmp: Path) -> bool:
-        rec = previous.get(stage.name)
-        if not rec or rec.get("key") != keys[stage.name] or rec.get("status") not in ("ok", "skipped"):
-            return False
-        return stage.needs_server or (tmp / stage.name).is_dir()
-
-    def _run_stage(self, stage: Stage, ctx: Context, key: str) -> dict[str, Any]:
+    def _run_stage(
+        self, stage: Stage, ctx: StageContext, key: str, results: dict[type, StageResult]
+    ) -> dict[str, Any]:
         folder = ctx.root / stage.name
         shutil.rmtree(folder, ignore_errors=True)
+        ctx.sources = stage.sources(self.cfg)
         t0 = time.perf_counter()
         try:
-            result = stage.run(ctx)
+            inputs = {name: results[kind] for name, kind in stage.inputs.items()}
+            result = stage.run(ctx, getattr(self.cfg, stage.section), **inputs)
         except UserError as exc:
             seconds = time.perf_counter() - t0
             self.progress.end("failed", seconds)
@@ -210,17 +244,49 @@ class RunPipeline:
             raise
         folder.mkdir(parents=True, exist_ok=True)
         seconds = time.perf_counter() - t0
-        status = result.pop("status", "ok")
-        reason = result.pop("reason", "")
-        ctx.results[stage.name] = result
-        self.progress.end(status, seconds, reason if status != "ok" else "")
+        if result.status != "failed":
+            results[stage.result] = result
+        self.progress.end(result.status, seconds, result.reason if result.status != "ok" else "")
         return {
-            "status": status,
+            "status": result.status,
             "seconds": round(seconds, 3),
-            "reason": reason,
+            "reason": result.reason,
             "key": key,
-            "result": result,
+            "result": result.to_json(),
         }
+
+
+def _failed(run_dir: Path) -> Path:
+    return run_dir.with_name(run_dir.name + ".failed")
+
+
+def finished_stages(keys: dict[str, str], folders: list[Path]) -> dict[str, tuple[Path, dict[str, Any]]]:
+    """``{stage: (folder, record)}``: stages some earlier run finished with today's key.
+
+    `folders` are earlier runs' folders (the last good one, a failed one, one a killed run
+    left); each keeps ``state.json`` up to date after every stage.
+    """
+    found: dict[str, tuple[Path, dict[str, Any]]] = {}
+    by_name = {s.name: s for s in STAGES}
+    for folder in folders:
+        try:
+            records = json.loads((folder / STATE).read_text(encoding="utf-8"))["stages"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        for name, rec in records.items() if isinstance(records, dict) else ():
+            stage = by_name.get(name)
+            if stage is None or name in found or not isinstance(rec, dict):
+                continue
+            if rec.get("key") != keys[name] or rec.get("status") not in ("ok", "skipped"):
+                continue
+            if not stage.process and not (folder / name).is_dir():
+                continue
+            try:
+                stage.result.from_json(rec["result"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            found[name] = (folder, rec)
+    return found
 
 
 def run_pipeline(config: str | Path, run_dir: str | Path | None = None, progress: Any = None) -> Path:

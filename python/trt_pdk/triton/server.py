@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
+import hashlib
 import importlib.util
 import json
 import os
@@ -55,6 +57,7 @@ from trt_pdk.triton.repository import models_dir, validate_repository
 
 STATE_FILE = "triton_server.json"
 LOG_FILE = "tritonserver.log"
+LOCK_FILE = "server.lock"
 _PR_SET_DEATHSIG = 1
 
 
@@ -218,6 +221,7 @@ class TritonServer:
         self.ready_timeout = ready_timeout
         self.process: subprocess.Popen | None = None
         self.state: ServerState | None = None
+        self._lock_fd: int | None = None
 
     # -- lifecycle
 
@@ -239,12 +243,42 @@ class TritonServer:
             raise UserError(
                 f"run folder {self.run_dir} is not writable ({exc.strerror}); pass another."
             ) from exc
-        old = read_state(self.run_dir)
-        if old is not None and pid_alive(old.pid):
+        self._lock_run_dir()
+        try:
+            old = read_state(self.run_dir)
+            if old is not None and pid_alive(old.pid):
+                raise UserError(
+                    f"a Triton server (PID {old.pid}) already runs from {self.run_dir}; "
+                    f"`trt-pdk triton stop --run-dir {self.run_dir}` first, or use another run folder."
+                )
+            clean_run_dir(self.run_dir)
+            return self._start(models, install, repo)
+        except BaseException:
+            self._unlock_run_dir()
+            raise
+
+    def _lock_run_dir(self) -> None:
+        """Holds ``server.lock`` in the run folder while this object's server runs."""
+        fd = os.open(self.run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
             raise UserError(
-                f"a Triton server (PID {old.pid}) already runs from {self.run_dir}; "
-                f"`trt-pdk triton stop --run-dir {self.run_dir}` first, or use another run folder."
-            )
+                f"another trt-pdk process (PID {holder}) is starting or running a Triton server from "
+                f"{self.run_dir}; wait for it, stop it, or use another run folder."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock_fd = fd
+
+    def _unlock_run_dir(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _start(self, models: list[str], install: TritonInstall, repo: Path) -> ServerState:
         for what, port in self.ports.items():
             if port:
                 _check_port(port, what)
@@ -268,6 +302,9 @@ class TritonServer:
             # Open keep-alive clients would otherwise hold shutdown for 30 s.
             "--exit-timeout-secs=5",
             "--strict-readiness=true",
+            # Shared memory named after the run folder, so that a later start frees what a
+            # killed server's stubs held (clean_run_dir).
+            f"--backend-config=python,shm-region-prefix-name={shm_prefix(self.run_dir)}",
             *self.extra_args,
         ]
         env = self._environment(install)
@@ -281,7 +318,9 @@ class TritonServer:
                 stderr=subprocess.STDOUT,
                 env=env,
                 cwd=self.run_dir,
-                start_new_session=self.detached,
+                # Its own process group: a Ctrl-C meant for trt-pdk reaches trt-pdk, which stops
+                # the server itself (an interrupted run then reports "interrupted", not a dead server).
+                start_new_session=True,
                 preexec_fn=None if self.detached else _set_deathsig,  # noqa: PLW1509 - only prctl
             )
         self._log_offset = log_path.stat().st_size if log_path.exists() else 0
@@ -358,6 +397,7 @@ class TritonServer:
         elif self.state is not None:
             code = terminate(self.state.pid, timeout)
         reap_orphan_stubs(self.run_dir)
+        free_shared_memory(self.run_dir)
         state_file = self.run_dir / STATE_FILE
         if (
             self.state is not None
@@ -365,6 +405,7 @@ class TritonServer:
             and old.pid == self.state.pid
         ):
             state_file.unlink(missing_ok=True)
+        self._unlock_run_dir()
         return code
 
     def __enter__(self) -> TritonServer:
@@ -393,12 +434,6 @@ def load_model(state: ServerState, name: str, config_json: str | None = None, ti
         raise UserError(
             f"Triton could not load model {name!r}: {_error_text(text)}. " + explain_log(state.log)
         )
-
-
-def unload_model(state: ServerState, name: str, timeout: float = 30.0) -> None:
-    code, text = http_post(state.http_port, f"/v2/repository/models/{name}/unload", {}, timeout)
-    if code != 200:
-        raise UserError(f"Triton could not unload model {name!r}: {_error_text(text)}.")
 
 
 # --------------------------------------------------------------------------- state, processes
@@ -488,6 +523,36 @@ def reap_orphan_stubs(run_dir: str | Path) -> list[int]:
             os.kill(int(proc.name), signal.SIGKILL)
             reaped.append(int(proc.name))
     return reaped
+
+
+def shm_prefix(run_dir: str | Path) -> str:
+    """The python backend's shared-memory prefix for a server run from `run_dir`."""
+    digest = hashlib.sha256(str(Path(run_dir).resolve()).encode()).hexdigest()[:16]
+    return f"trt_pdk_{digest}_"
+
+
+def free_shared_memory(run_dir: str | Path) -> list[str]:
+    """Unlinks the ``/dev/shm`` regions of `run_dir`'s server once no process of it is alive."""
+    state = read_state(run_dir)
+    if state is not None and pid_alive(state.pid):
+        return []
+    freed = []
+    for region in Path("/dev/shm").glob(shm_prefix(run_dir) + "*"):
+        with contextlib.suppress(OSError):
+            region.unlink()
+            freed.append(region.name)
+    return freed
+
+
+def clean_run_dir(run_dir: str | Path) -> None:
+    """What a dead holder of `run_dir` left: its server, its stubs, their shared memory, its state."""
+    state = read_state(run_dir)
+    if state is not None and pid_alive(state.pid) and Path(state.log).parent == Path(run_dir).absolute():
+        terminate(state.pid)
+    reap_orphan_stubs(run_dir)
+    free_shared_memory(run_dir)
+    if state is not None and not pid_alive(state.pid):
+        (Path(run_dir) / STATE_FILE).unlink(missing_ok=True)
 
 
 def server_status(run_dir: str | Path) -> dict:
