@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -332,3 +333,37 @@ def test_plugin_nodes_with_different_attributes_get_one_body_each():
     np.testing.assert_allclose(y1, rms(x, 1e-2), atol=1e-5, rtol=1e-4)
     np.testing.assert_allclose(y2, rms(x, 1e-5), atol=1e-5, rtol=1e-4)
     assert not np.allclose(y1, y2, atol=1e-2)  # each node ran with its own eps
+
+
+def test_yaml_alias_bomb_is_refused_in_one_short_paragraph(tmp_path, capsys):
+    """9 levels of 9 aliases: 1.6 KB that a naive loader expands to ~387 million strings."""
+    names = "abcdefghi"
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]" for p, n in itertools.pairwise(names)]
+    path = _write(tmp_path, BASE + "\n".join(lines) + "\nperf:\n  concurrency: *i\n")
+    assert path.stat().st_size < 2000
+    assert main(["pipeline", "run", str(path), "--run-dir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "expands to more than" in err and "Traceback" not in err
+    assert len(err) < 400 and err.count("\n") == 1
+
+
+def test_binary_config_is_one_paragraph(tmp_path, capsys):
+    path = tmp_path / "p.yaml"
+    path.write_bytes(bytes(range(256)) * 8)
+    assert main(["pipeline", "run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "not UTF-8 text" in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_a_huge_wrong_value_is_quoted_short(tmp_path):
+    path = _write(tmp_path, BASE + f"verify:\n  batch: {'x' * 100_000}\n")
+    with pytest.raises(UserError, match="must be an integer") as err:
+        load_config(path)
+    assert len(str(err.value)) < 400
+
+
+def test_skip_names_a_stage(tmp_path):
+    path = _write(tmp_path, BASE + "skip: [serve, perfs]\n")
+    with pytest.raises(UserError, match=r"skip: 'perfs' is not a stage; stages: export, check"):
+        load_config(path)

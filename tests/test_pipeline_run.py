@@ -182,3 +182,67 @@ def test_server_dying_during_perf_is_a_clear_error(first, capsys, monkeypatch):
     assert code == 2
     assert "died during perf" in err and "Traceback" not in err
     assert (run_dir / "report.json").read_bytes() == good
+
+
+def _stubs_under(folder: Path) -> list[int]:
+    """PIDs of python-backend stubs started from `folder`."""
+    prefix = str(folder.resolve()).encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv0 = (proc / "cmdline").read_bytes().split(b"\0", 1)[0]
+        except OSError:
+            continue
+        if proc.name.isdigit() and argv0.startswith(prefix) and argv0.endswith(b"triton_python_backend_stub"):
+            found.append(int(proc.name))
+    return found
+
+
+def test_sigkill_during_perf_leaves_nothing_after_the_next_run(first, capsys):
+    """A SIGKILLed run leaves its temp folder, orphaned stubs and their shared memory; the next run
+    on the folder removes all three, and reuses every stage the killed run had finished."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder, run_dir = first
+    config = _config(folder, duration=0.55)  # perf (and so serve) must run again
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trt_pdk", "pipeline", "run", str(config), "--run-dir", str(run_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    progress = b""
+    deadline = time.monotonic() + 120
+    while b"] perf" not in progress:  # the progress line is written when the stage starts
+        assert time.monotonic() < deadline, f"the run never reached perf: {progress.decode()}"
+        chunk = os.read(proc.stderr.fileno(), 4096)
+        assert chunk, f"the run ended before perf: {progress.decode()}"
+        progress += chunk
+    time.sleep(0.3)  # perf measures for >= 1.5 s (two levels of 0.2 s warm-up + 0.55 s)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    (left,) = [p for p in run_dir.parent.glob(".demo.*") if p.is_dir()]
+    regions = list(Path("/dev/shm").glob(srv.shm_prefix(left / "serve") + "*"))
+    assert regions, "the killed server's stubs held no shared memory under the run's prefix"
+    code, _, err = _run(config, run_dir, capsys)
+    assert code == 0, err
+    assert [p.name for p in run_dir.parent.glob(".demo.*")] == [".demo.lock"]
+    assert _stubs_under(left) == []
+    assert not [r for r in regions if r.exists()]
+    reused = [n for n, rec in _state(run_dir).items() if rec.get("reused")]
+    assert reused == [
+        "export",
+        "check",
+        "simplify",
+        "rewrite",
+        "compare",
+        "profiles",
+        "engine",
+        "repository",
+        "verify",
+    ]
+    assert _state(run_dir)["perf"]["status"] == "ok"

@@ -137,6 +137,36 @@ def test_port_in_use(deployment, tmp_path: Path):
             srv.TritonServer(deploy, tmp_path / "run", http_port=port).start()
 
 
+def test_a_run_dir_held_by_another_process_is_refused_naming_it(deployment, tmp_path: Path):
+    """Two starters on one run folder: the second is refused with the holder's PID, and a
+    lock whose holder died is taken over."""
+    import subprocess
+    import sys
+
+    _, deploy = deployment
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    hold = (
+        "import fcntl, os, sys, time\n"
+        f"fd = os.open({str(run_dir / srv.LOCK_FILE)!r}, os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+        "os.write(fd, str(os.getpid()).encode())\n"
+        "print('held', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(UserError, match=f"another trt-pdk process \\(PID {holder.pid}\\)"):
+            srv.TritonServer(deploy, run_dir).start()
+    finally:
+        holder.kill()
+        holder.communicate()
+    with srv.TritonServer(deploy, run_dir) as server:  # the dead holder's lock is free again
+        assert srv.pid_alive(server.state.pid)
+    assert not list(Path("/dev/shm").glob(srv.shm_prefix(run_dir) + "*"))
+
+
 def test_missing_backend_quotes_the_log(tmp_path: Path):
     model = tmp_path / "models" / "ort"
     (model / "1").mkdir(parents=True)

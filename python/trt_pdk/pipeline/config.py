@@ -48,6 +48,7 @@ PipelineConfig = dataclasses.make_dataclass(
     [
         ("name", str, field(default="")),
         ("traffic", str, field(default="")),
+        ("skip", list[str], field(default_factory=list)),
         *_section_fields(),
         ("source", Path, field(default=Path("pipeline.yaml"), metadata={"internal": True})),
     ],
@@ -58,6 +59,8 @@ PipelineConfig.__doc__ = """A whole pipeline.
     Args:
         name: run name; the default run folder is ``runs/<name>``.
         traffic: JSONL/CSV/JSON log of request shapes (profiles, golden and perf shapes).
+        skip: stages not to run (e.g. ``[serve, verify, perf]`` where Triton is not
+            installed); stages reading their results are skipped too, and say so.
         model, check, ... perf: one section per stage (its options class; section
             ``model`` holds the export stage's options).
     """
@@ -74,7 +77,7 @@ def load_config(path: str | Path) -> Any:
     if not path.is_file():
         hint = "" if path.parent.is_dir() else f" (the folder {path.parent} does not exist either)"
         raise UserError(f"pipeline config {path} does not exist{hint}; pass e.g. pipeline/demo.yaml.")
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -84,6 +87,7 @@ def load_config(path: str | Path) -> Any:
         raise UserError(f"{where}: not valid YAML ({problem}). Fix the syntax there.") from None
     if node is None or not isinstance(node, yaml.MappingNode):
         raise UserError(f"{path}:1: a pipeline config is a mapping of sections (name, model, traffic, ...).")
+    _check_size(node, path)
     cfg = _build(PipelineConfig, node, path, "")
     cfg.source = path
     where = _where(path, node)
@@ -100,10 +104,66 @@ def load_config(path: str | Path) -> Any:
     if not cfg.path(cfg.traffic).is_file():
         raise UserError(f"{where('traffic')}: traffic file {cfg.path(cfg.traffic)} does not exist.")
     _check_values(cfg, where)
+    from trt_pdk.pipeline.stages import STAGES
+
+    names = [s.name for s in STAGES]
+    for name in cfg.skip:
+        if name not in names:
+            raise UserError(
+                f"{where('skip')}: skip: {_quote(name)} is not a stage; stages: {', '.join(names)}."
+            )
     if cfg.repository.model_name is None:
         # The served model's name is an option of the repository stage (part of its key).
         cfg.repository.model_name = cfg.name
     return cfg
+
+
+MAX_CONFIG_BYTES = 1 << 20
+MAX_CONFIG_VALUES = 10_000
+
+
+def _read_text(path: Path) -> str:
+    """The config's text: bounded in size, and text at all."""
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise UserError(
+            f"pipeline config {path} is {size} bytes; a config is a few KB of YAML "
+            f"(at most {MAX_CONFIG_BYTES} bytes). Pass the pipeline's YAML file."
+        )
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"pipeline config {path} is not UTF-8 text (byte {exc.start} is {data[exc.start]:#04x}); it "
+            "looks like a binary file. Pass the pipeline's YAML file, e.g. pipeline/demo.yaml."
+        ) from None
+    if "\0" in text:
+        raise UserError(f"pipeline config {path} contains NUL bytes: it is not a YAML text file.")
+    return text
+
+
+def _check_size(root: Any, path: Path) -> None:
+    """Refuses a config whose aliases expand it past MAX_CONFIG_VALUES values (an alias bomb)."""
+    count, stack = 0, [root]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > MAX_CONFIG_VALUES:
+            raise UserError(
+                f"{path}: the config expands to more than {MAX_CONFIG_VALUES} values (YAML anchors and "
+                "aliases repeat nodes); a pipeline config is small: write the values out."
+            )
+        value = getattr(node, "value", None)
+        if isinstance(value, list):
+            for item in value:
+                stack.extend(item if isinstance(item, tuple) else (item,))
+
+
+def _quote(value: Any, limit: int = 120) -> str:
+    """``repr(value)`` cut to `limit` characters: an error message quotes input, it never repeats it."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 20]}... ({len(text)} characters)"
 
 
 def _where(path: Path, root: Any):
@@ -157,13 +217,15 @@ def _build(cls: type, node: Any, path: Path, section: str) -> Any:
     hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
     for key_node, value_node in node.value:
-        key = key_node.value
         line = key_node.start_mark.line + 1
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise UserError(f"{path}:{line}: an option name must be a plain word, not a list or mapping.")
+        key = key_node.value
         if key not in fields:
             where = f"in section '{section}'" if section else "at the top level"
             close = _close(key, list(fields))
             raise UserError(
-                f"{path}:{line}: unknown option '{key}' {where}{close}; known: {', '.join(fields)}."
+                f"{path}:{line}: unknown option {_quote(key)} {where}{close}; known: {', '.join(fields)}."
             )
         if key in values:
             raise UserError(f"{path}:{line}: option '{key}' is given twice.")
@@ -191,7 +253,7 @@ def _coerce(value: Any, hint: Any, where: str, section: str, key: str) -> Any:
         if hint is float and isinstance(value, int):
             return float(value)
         return value
-    raise UserError(f"{where}: option '{name}' must be {_describe(hint)}, got {value!r}.")
+    raise UserError(f"{where}: option '{name}' must be {_describe(hint)}, got {_quote(value)}.")
 
 
 def _fits(value: Any, hint: Any) -> bool:

@@ -172,10 +172,12 @@ class RunPipeline:
         ctx = StageContext(tmp.absolute(), self.cfg.source.parent.absolute(), self.cfg.name)
         records: dict[str, dict[str, Any]] = {}
         state = {"pipeline": self.cfg.name, "config": str(self.cfg.source), "stages": records}
-        reuse = {s.name: s.name in finished for s in STAGES}
+        skip = skipped_stages(self.cfg.skip)
+        reuse = {s.name: s.name in finished and s.name not in skip for s in STAGES}
         # A process (the server) is not files: start it again whenever a stage reading it runs.
         for stage in STAGES:
-            if stage.process and any(stage.result in s.needs and not reuse[s.name] for s in STAGES):
+            readers = [s for s in STAGES if stage.result in s.needs and s.name not in skip]
+            if stage.process and any(not reuse[s.name] for s in readers):
                 reuse[stage.name] = False
         for stage in STAGES:
             if reuse[stage.name] and (finished[stage.name][0] / stage.name).is_dir():
@@ -187,16 +189,26 @@ class RunPipeline:
         try:
             for stage in STAGES:
                 self.progress.start(stage.name)
+                if stage.name in skip:
+                    records[stage.name] = {
+                        "status": "skipped",
+                        "seconds": 0.0,
+                        "reason": skip[stage.name],
+                        "key": keys[stage.name],
+                        "result": {},
+                    }
+                    self.progress.end("skipped", 0.0, skip[stage.name])
+                    continue
                 if reuse[stage.name]:
                     rec = dict(finished[stage.name][1], reused=True)
                     results[stage.result] = stage.result.from_json(
                         rec["result"], rec["status"], rec["reason"]
                     )
                     records[stage.name] = rec
+                    write_text_atomic(tmp / STATE, json.dumps(state, indent=2, default=str) + "\n")
                     self.progress.end(f"{rec['status']} (reused)", rec["seconds"])
                     continue
-                missing = [t for t in stage.needs if t not in results]
-                if missing:  # an input stage failed earlier
+                if any(t not in results for t in stage.needs):  # an input stage failed earlier
                     break
                 rec = self._run_stage(stage, ctx, keys[stage.name], results)
                 records[stage.name] = rec
@@ -254,6 +266,17 @@ class RunPipeline:
             "key": key,
             "result": result.to_json(),
         }
+
+
+def skipped_stages(names: list[str]) -> dict[str, str]:
+    """``{stage: why}`` for the stages the config skips and the stages reading their results."""
+    skip = {n: "listed in the config's `skip`" for n in names}
+    producers = {s.result: s.name for s in STAGES}
+    for stage in STAGES:
+        absent = [producers[t] for t in stage.needs if producers[t] in skip]
+        if absent and stage.name not in skip:
+            skip[stage.name] = f"it reads the results of {', '.join(absent)}, which the config skips"
+    return skip
 
 
 def _failed(run_dir: Path) -> Path:
