@@ -132,3 +132,12 @@ def test_a_bad_value_is_named_by_its_flag_on_the_command_line():
     args = _subparser(["compare"]).parse_args(["m.onnx", "c.onnx", "--max-input-mib", "-1"])
     with pytest.raises(UserError, match=r"^--max-input-mib must be > 0 MiB, got -1\.0\."):
         options_from_args(next(s.options for s in STAGES if s.name == "compare"), args)
+
+
+def test_design_doc_stage_table_is_the_stage_table(repo):
+    text = (repo / "docs" / "design.md").read_text()
+    for s in STAGES:
+        reads = ", ".join(f"`{n}`" for n in s.inputs) or "—"
+        row = f"| `{s.name}` | `{s.section}` | {reads} | `{s.result.__name__}` |"
+        assert row in text, f"docs/design.md lacks the row {row}"
+    assert "../shared" not in (repo / "README.md").read_text()

@@ -92,10 +92,6 @@ def discover() -> dict[str, PluginSpec]:
     return {p.spec.name: p.spec for p in plugins}
 
 
-def known_names() -> list[str]:
-    return sorted(discover())
-
-
 def get_spec(name: str) -> PluginSpec:
     """Returns the spec named `name`; raises UserError listing the known names otherwise."""
     specs = discover()

@@ -25,13 +25,11 @@ from trt_pdk.engine._trtexec import (
 )
 from trt_pdk.engine.io import ENGINE_IO, engine_io_from_onnx
 from trt_pdk.errors import UserError
+from trt_pdk.native import GET_TENSORRT
 
 PRECISIONS = ("fp32", "fp16", "both")
 BUILD_JSON = "build.json"
-GET_TENSORRT = (
-    "install TensorRT (`pip install tensorrt` on a machine with an NVIDIA driver, or use an NGC "
-    "TensorRT/Triton container), or pass --dry-run to write only the trtexec command lines"
-)
+DRY_RUN_HINT = "or pass --dry-run to write only the trtexec command lines"
 
 
 def _model_inputs(model: Any) -> dict[str, list[int | None]]:
@@ -145,7 +143,8 @@ class engine_from_onnx:  # noqa: N801 - a lazy stage named like Polygraphy's loa
         trt = running_tensorrt()
         if trt is None and not dry_run:
             raise UserError(
-                f"Building engines needs TensorRT, and `import tensorrt` fails here: {GET_TENSORRT}."
+                f"Building engines needs TensorRT, and `import tensorrt` fails here: {GET_TENSORRT}, "
+                f"{DRY_RUN_HINT}."
             )
         run_dir = Path(self.run_dir)  # created only once the build can happen
         run_dir.mkdir(parents=True, exist_ok=True)

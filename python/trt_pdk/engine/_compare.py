@@ -45,11 +45,11 @@ def compare_precisions(
         ``{"profiles": [{"profile": i, "shapes": {...}, "engines": {prec: {"latency_ms",
         "outputs": {name: {max_abs, max_rel, atol, rtol, pass}}}}}], "pass": bool}``.
     """
-    from trt_pdk.engine._build import GET_TENSORRT
     from trt_pdk.engine._runner import EngineRunner
     from trt_pdk.engine._tensorrt import running_tensorrt
     from trt_pdk.lock import MANIFEST, require_matching_environment
     from trt_pdk.lock._libraries import load_plugin_libraries
+    from trt_pdk.native import GET_TENSORRT
 
     run_dir = Path(run_dir)
     build_path = run_dir / "build.json"

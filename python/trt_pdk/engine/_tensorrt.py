@@ -16,7 +16,6 @@ API differences handled here (Python names of the C++ API in ``NvInfer.h``):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -189,13 +188,3 @@ def serialized_engine_from_onnx(
     if not plan:
         raise UserError("TensorRT returned an empty engine.")
     return SerializedEngine(plan, io)
-
-
-def planned_profiles(
-    profiles: Sequence[Mapping[str, tuple[Sequence[int], Sequence[int], Sequence[int]]]],
-) -> list[dict[str, dict[str, list[int]]]]:
-    """``[{input: (min, opt, max)}]`` -> the planned-profile form ``[{input: {"min", "opt", "max"}}]``."""
-    return [
-        {n: {"min": list(lo), "opt": list(opt), "max": list(hi)} for n, (lo, opt, hi) in p.items()}
-        for p in profiles
-    ]

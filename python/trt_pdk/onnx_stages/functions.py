@@ -4,8 +4,8 @@ Each plugin declares its op in standard ONNX ops (``PluginSpec.onnx_function``, 
 plugin's own folder); this module turns that body into a ``FunctionProto`` with the
 plugin node's domain and op_type and attaches one per plugin op to a copy of a graph.
 The graph keeps its plugin nodes: onnxruntime expands them through the functions (the
-pipeline's Triton CPU model), while TensorRT reads the graph without them
-(:func:`strip_functions`).
+pipeline's Triton CPU model), while TensorRT reads the graph they were added to, which has
+none.
 
 A function is specialized on the attribute values and input count of its nodes; nodes of
 one op that differ in either get one function per variant.
@@ -128,14 +128,3 @@ def with_cpu_functions(
             out.functions.append(function)
         covered.append(f"{key[0]}::{key[1]}" + (f" ({len(found)} variants)" if len(found) > 1 else ""))
     return out, covered
-
-
-def strip_functions(model: onnx.ModelProto) -> onnx.ModelProto:
-    """A copy of `model` without the functions of its plugin nodes (what TensorRT reads)."""
-    plugin_ops = {(n.domain, n.op_type) for n in model.graph.node if n.domain not in ("", "ai.onnx")}
-    out = onnx.ModelProto()
-    out.CopyFrom(model)
-    keep = [f for f in out.functions if (f.domain, f.name) not in plugin_ops]
-    del out.functions[:]
-    out.functions.extend(keep)
-    return out
