@@ -11,7 +11,7 @@ import pytest
 
 from trt_pdk.cli import main
 from trt_pdk.errors import UserError
-from trt_pdk.profiles import _plan, load_traffic, profiles_from_traffic, route, traffic_from_rows
+from trt_pdk.profiles import _grid, load_traffic, profiles_from_traffic, route, traffic_from_rows
 
 
 def _traffic_1d(values, counts, batch=2):
@@ -117,7 +117,7 @@ def test_two_axis_greedy_keeps_its_stated_bound(monkeypatch):
     pts = list({(int(a), int(b)) for a, b in rng.integers(1, 10, size=(9, 2))})
     counts = [int(c) for c in rng.integers(1, 30, size=len(pts))]
     tr = traffic_from_rows([({"x": [a, b]}, float(c)) for (a, b), c in zip(pts, counts, strict=True)])
-    monkeypatch.setattr(_plan, "_EXHAUSTIVE_LIMIT", 0)
+    monkeypatch.setattr(_grid, "EXHAUSTIVE_LIMIT", 0)
     single = profiles_from_traffic(tr, 1).cost
     for k in (2, 3):
         plan = profiles_from_traffic(tr, k)

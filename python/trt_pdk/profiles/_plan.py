@@ -1,5 +1,8 @@
 """Optimization profiles from traffic: exact for one planned axis, greedy with a bound for several.
 
+This module is the entry (``profiles_from_traffic``, ``ProfilePlan``, ``route``); the problem
+set-up is in ``_problem``, the one-axis DP in ``_one_axis``, the several-axes planner in ``_grid``.
+
 Cost models (per request, averaged over requests weighted by frequency). A request runs in
 the profile it routes to and is padded up to that profile's max along the planned axes
 (bucketed serving), so a profile's ``opt`` is its ``max``: that is the shape it executes.
@@ -22,19 +25,19 @@ by a 1-swap local search that only lowers the cost.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from trt_pdk.errors import UserError
+from trt_pdk.profiles._grid import plan_grid
+from trt_pdk.profiles._one_axis import IntervalCost, dp_one_axis, rebuild_one_axis
+from trt_pdk.profiles._problem import Problem, problem_from_traffic
 from trt_pdk.profiles._traffic import Traffic
 
 COST_MODELS = ("padded_elements", "padded_fraction")
 K_AUTO_MAX = 8
-_EXHAUSTIVE_LIMIT = 50_000  # subsets of the candidate grid we are willing to enumerate
-_MAX_CANDIDATES = 4096
 
 
 @dataclass
@@ -102,260 +105,6 @@ def route(profiles: list[dict[str, dict[str, list[int]]]], shapes: dict[str, lis
     return best
 
 
-# --------------------------------------------------------------------------------------
-# Problem setup
-
-
-@dataclass
-class _Problem:
-    traffic: Traffic
-    axes: list[list[tuple[str, int]]]  # tied coordinates per planned axis
-    x: np.ndarray  # (N, d) planned-axis values per distinct request
-    w: np.ndarray  # (N,) weights
-    base: list[np.ndarray]  # per input: (N,) product of its non-planned dims
-    power: list[list[int]]  # per input, per axis: how often the axis appears in the input
-    actual: np.ndarray  # (N,) elements of all inputs
-    cost_model: str
-
-    def padded(self, corners: np.ndarray, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
-        """(n_rows, C) elements of all inputs when padded to each corner."""
-        out = np.zeros((self.base[0][rows].shape[0], corners.shape[0]))
-        for b, pw in zip(self.base, self.power, strict=False):
-            term = np.ones(corners.shape[0])
-            for a, p in enumerate(pw):
-                if p:
-                    term = term * corners[:, a].astype(np.float64) ** p
-            out += b[rows][:, None] * term[None, :]
-        return out
-
-    def cost_matrix(self, corners: np.ndarray, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
-        """(n_rows, C) weighted cost of routing each request to each corner (inf: not contained)."""
-        x = self.x[rows]
-        inside = np.all(x[:, None, :] <= corners[None, :, :], axis=2)
-        if self.cost_model == "padded_elements":
-            c = self.padded(corners, rows) - self.actual[rows][:, None]
-        else:
-            ratio = np.prod(x[:, None, :].astype(np.float64) / corners[None, :, :], axis=2)
-            c = 1.0 - ratio
-        c = c * self.w[rows][:, None]
-        return np.where(inside, c, np.inf)
-
-
-def _tied_groups(traffic: Traffic, coords: list[tuple[str, int]]) -> list[list[tuple[str, int]]]:
-    cols = {c: tuple(s[traffic.inputs.index(c[0])][c[1]] for s in traffic.shapes) for c in coords}
-    groups: dict[tuple, list[tuple[str, int]]] = {}
-    for c in coords:
-        groups.setdefault(cols[c], []).append(c)
-    return list(groups.values())
-
-
-def _varying(traffic: Traffic) -> list[tuple[str, int]]:
-    out = []
-    for i, name in enumerate(traffic.inputs):
-        for a in range(len(traffic.shapes[0][i])):
-            if len({s[i][a] for s in traffic.shapes}) > 1:
-                out.append((name, a))
-    return out
-
-
-def _problem(traffic: Traffic, cost_model: str, input_name: str | None) -> _Problem:
-    varying = _varying(traffic)
-    groups = _tied_groups(traffic, varying)
-    if input_name is not None:
-        if input_name not in traffic.inputs:
-            raise UserError(
-                f"--input {input_name!r} is not in the traffic; its inputs are {list(traffic.inputs)}."
-            )
-        groups = [g for g in groups if any(c[0] == input_name for c in g)]
-    if not groups:
-        # Every request has the same shape: one static profile is the whole answer.
-        groups = []
-    n = len(traffic.shapes)
-    x = np.array(
-        [[s[traffic.inputs.index(g[0][0])][g[0][1]] for g in groups] for s in traffic.shapes], dtype=np.int64
-    ).reshape(n, len(groups))
-    axis_of = {c: a for a, g in enumerate(groups) for c in g}
-    base, power = [], []
-    for i, name in enumerate(traffic.inputs):
-        rank = len(traffic.shapes[0][i])
-        pw = [0] * len(groups)
-        for d in range(rank):
-            if (name, d) in axis_of:
-                pw[axis_of[(name, d)]] += 1
-        power.append(pw)
-        base.append(
-            np.array(
-                [math.prod(s[i][d] for d in range(rank) if (name, d) not in axis_of) for s in traffic.shapes],
-                dtype=np.float64,
-            )
-        )
-    actual = np.array([sum(math.prod(shape) for shape in s) for s in traffic.shapes], dtype=np.float64)
-    return _Problem(traffic, groups, x, traffic.counts.astype(np.float64), base, power, actual, cost_model)
-
-
-# --------------------------------------------------------------------------------------
-# One axis: exact DP
-
-
-class _IntervalCost:
-    """cost(i, j) of one profile holding sorted distinct values i..j (inclusive), O(1) each."""
-
-    def __init__(self, prob: _Problem):
-        v = prob.x[:, 0]
-        self.values = np.unique(v)
-        idx = np.searchsorted(self.values, v)
-        m = len(self.values)
-
-        def prefix(per_request: np.ndarray) -> np.ndarray:
-            agg = np.bincount(idx, weights=per_request, minlength=m)
-            return np.concatenate([[0.0], np.cumsum(agg)])
-
-        self.terms: list[tuple[np.ndarray, np.ndarray]] = []  # (g(values), prefix sums)
-        vals = self.values.astype(np.float64)
-        if prob.cost_model == "padded_elements":
-            powers: dict[int, np.ndarray] = {}
-            for b, pw in zip(prob.base, prob.power, strict=False):
-                powers[pw[0]] = powers.get(pw[0], 0) + b * prob.w
-            for p, coef in powers.items():
-                self.terms.append((vals**p, prefix(coef)))
-            self.const = prefix(-prob.actual * prob.w)
-        else:
-            self.terms.append((-1.0 / vals, prefix(prob.w * v.astype(np.float64))))
-            self.const = prefix(prob.w)
-
-    def __call__(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        out = self.const[j + 1] - self.const[i]
-        for g, pre in self.terms:
-            out = out + g[j] * (pre[j + 1] - pre[i])
-        return out
-
-
-def _dp_one_axis(cost: _IntervalCost, k_max: int) -> tuple[list[float], list[np.ndarray]]:
-    """Exact optimal costs for 1..k_max profiles and the argmin tables to rebuild them.
-
-    dp[m][j]: best cost of the first j values with m profiles. The optimal split point is
-    monotone in j (quadrangle inequality), so each layer is a divide-and-conquer over j;
-    every recursion level is evaluated at once with numpy.
-    """
-    n = len(cost.values)
-    zero = np.zeros(1, dtype=np.int64)
-    prev = np.full(n + 1, np.inf)
-    prev[1:] = cost(np.zeros(n, dtype=np.int64), np.arange(n))
-    prev[0] = 0.0
-    dps, args = [prev.copy()], [np.zeros(n + 1, dtype=np.int64)]
-    for m in range(2, k_max + 1):
-        cur = np.full(n + 1, np.inf)
-        arg = np.zeros(n + 1, dtype=np.int64)
-        # tasks: j range [jlo, jhi], split range [olo, ohi]; split i means last profile = i..j-1
-        tasks = np.array([[m, n, m - 1, n - 1]], dtype=np.int64)
-        while len(tasks):
-            jlo, jhi, olo, ohi = tasks.T
-            mid = (jlo + jhi) // 2
-            hi = np.minimum(mid - 1, ohi)
-            lens = hi - olo + 1
-            seg = np.repeat(np.arange(len(tasks)), lens)
-            starts = np.concatenate([zero, np.cumsum(lens)[:-1]])
-            i = olo[seg] + (np.arange(lens.sum()) - starts[seg])
-            vals = prev[i] + cost(i, mid[seg] - 1)
-            seg_min = np.minimum.reduceat(vals, starts)
-            hit = np.flatnonzero(vals <= seg_min[seg])
-            _, first = np.unique(seg[hit], return_index=True)
-            best = i[hit[first]]
-            cur[mid] = seg_min
-            arg[mid] = best
-            left = np.stack([jlo, mid - 1, olo, best], axis=1)
-            right = np.stack([mid + 1, jhi, best, ohi], axis=1)
-            tasks = np.concatenate([left[left[:, 0] <= left[:, 1]], right[right[:, 0] <= right[:, 1]]])
-        prev = cur
-        dps.append(cur.copy())
-        args.append(arg)
-    return [float(d[n]) for d in dps], args
-
-
-def _rebuild_one_axis(args: list[np.ndarray], n: int, k: int) -> list[tuple[int, int]]:
-    bounds, j = [], n
-    for m in range(k, 0, -1):
-        i = int(args[m - 1][j]) if m > 1 else 0
-        bounds.append((i, j - 1))
-        j = i
-    return bounds[::-1]
-
-
-# --------------------------------------------------------------------------------------
-# Several axes: facility location over a grid of candidate max corners
-
-
-def _candidate_grid(prob: _Problem) -> np.ndarray:
-    d = prob.x.shape[1]
-    per_axis = [np.unique(prob.x[:, a]) for a in range(d)]
-    if math.prod(len(v) for v in per_axis) > _MAX_CANDIDATES:
-        q = max(2, int(_MAX_CANDIDATES ** (1.0 / d)))
-        reduced = []
-        for a, vals in enumerate(per_axis):
-            if len(vals) <= q:
-                reduced.append(vals)
-                continue
-            order = np.argsort(prob.x[:, a])
-            cw = np.cumsum(prob.w[order]) / prob.w.sum()
-            picks = prob.x[order, a][np.searchsorted(cw, np.linspace(0, 1, q + 1)[1:-1])]
-            reduced.append(np.unique(np.concatenate([picks, [vals[-1]]])))
-        per_axis = reduced
-    return np.array(list(itertools.product(*per_axis)), dtype=np.int64).reshape(-1, d)
-
-
-def _total(cm: np.ndarray, chosen: list[int]) -> float:
-    return float(np.min(cm[:, chosen], axis=1).sum())
-
-
-def _plan_grid(prob: _Problem, k: int) -> tuple[list[int], np.ndarray, str]:
-    corners = _candidate_grid(prob)
-    cm = prob.cost_matrix(corners)
-    # Dominated candidates never help: drop corners that contain no request.
-    useful = np.flatnonzero(np.isfinite(cm).any(axis=0))
-    corners, cm = corners[useful], cm[:, useful]
-    c = corners.shape[0]
-    k = min(k, c)
-    if math.comb(c, k) <= _EXHAUSTIVE_LIMIT:
-        best, best_cost = None, math.inf
-        combos = np.array(list(itertools.combinations(range(c), k)), dtype=np.int64)
-        for start in range(0, len(combos), 2048):
-            batch = combos[start : start + 2048]
-            totals = np.min(cm[:, batch], axis=2).sum(axis=0)  # (B,)
-            j = int(np.argmin(totals))
-            if totals[j] < best_cost:
-                best, best_cost = batch[j].tolist(), float(totals[j])
-        return best, corners, "exact-enumeration"
-    spanning = int(np.argmax(np.all(corners == corners.max(axis=0), axis=1)))
-    chosen = [spanning]
-    cur = cm[:, spanning].copy()
-    for _ in range(k - 1):
-        gains = np.maximum(cur[:, None] - cm, 0.0).sum(axis=0)
-        gains[chosen] = -1.0
-        j = int(np.argmax(gains))
-        if gains[j] <= 0:
-            break
-        chosen.append(j)
-        cur = np.minimum(cur, cm[:, j])
-    # 1-swap local search; every accepted swap lowers the cost, so it terminates.
-    best_cost = _total(cm, chosen)
-    for _ in range(5):
-        improved = False
-        for pos in range(len(chosen)):
-            others = chosen[:pos] + chosen[pos + 1 :]
-            rest = np.min(cm[:, others], axis=1) if others else np.full(cm.shape[0], np.inf)
-            totals = np.minimum(rest[:, None], cm).sum(axis=0)
-            j = int(np.argmin(totals))
-            if totals[j] < best_cost - 1e-9 * max(1.0, abs(best_cost)) and j not in chosen:
-                chosen[pos], best_cost, improved = j, float(totals[j]), True
-        if not improved:
-            break
-    return chosen, corners, "greedy+local-search"
-
-
-# --------------------------------------------------------------------------------------
-# Public entry
-
-
 def _elbow(costs: dict[int, float], threshold: float = 0.1) -> int:
     """The smallest k after which one more profile saves < `threshold` of the total saving.
 
@@ -372,7 +121,7 @@ def _elbow(costs: dict[int, float], threshold: float = 0.1) -> int:
 
 
 def _shape_ranges(
-    prob: _Problem, members: np.ndarray, corner: np.ndarray, lower: np.ndarray
+    prob: Problem, members: np.ndarray, corner: np.ndarray, lower: np.ndarray
 ) -> dict[str, dict[str, list[int]]]:
     tr = prob.traffic
     axis_of = {c: a for a, g in enumerate(prob.axes) for c in g}
@@ -451,7 +200,7 @@ def profiles_from_traffic(
         tuple(s for s, m in zip(traffic.shapes, keep, strict=False) if m),
         traffic.counts[keep],
     )
-    prob = _problem(kept, cost_model, input_name)
+    prob = problem_from_traffic(kept, cost_model, input_name)
     d = prob.x.shape[1]
     distinct = len({tuple(r) for r in prob.x.tolist()}) if d else 1
 
@@ -471,11 +220,11 @@ def profiles_from_traffic(
             bounds, method, cost_by_k = [(0, 0)], "exact-dp", {1: 0.0}
             values = np.zeros(1, dtype=np.int64)
         else:
-            ic = _IntervalCost(prob)
-            costs, args = _dp_one_axis(ic, ks[-1])
+            ic = IntervalCost(prob)
+            costs, args = dp_one_axis(ic, ks[-1])
             cost_by_k = {m: costs[m - 1] / wsum for m in ks}
             kk = _elbow(cost_by_k) if k == "auto" else k
-            bounds, method, values = _rebuild_one_axis(args, len(ic.values), kk), "exact-dp", ic.values
+            bounds, method, values = rebuild_one_axis(args, len(ic.values), kk), "exact-dp", ic.values
         profiles_idx = []
         for lo_i, hi_i in bounds:
             if d == 0:
@@ -491,7 +240,7 @@ def profiles_from_traffic(
     else:
         cost_by_k, plans = {}, {}
         for m in ks:
-            chosen, corners, method = _plan_grid(prob, m)
+            chosen, corners, method = plan_grid(prob, m)
             cm = prob.cost_matrix(corners[chosen])
             cost_by_k[m] = float(cm.min(axis=1).sum()) / wsum
             plans[m] = (chosen, corners, method, cm)
