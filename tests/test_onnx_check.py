@@ -40,7 +40,7 @@ def exports(tmp_path_factory):
     """Real dynamo exports of the test models (eval mode) plus a legacy train-mode export."""
     import torch
 
-    from trt_pdk.onnx_stages.export import OnnxFromTorch, module_from_factory
+    from trt_pdk.onnx_stages.from_torch import OnnxFromTorch, module_from_factory
 
     out = tmp_path_factory.mktemp("exports")
     paths = {}

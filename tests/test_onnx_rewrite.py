@@ -122,7 +122,7 @@ def test_onnx_rms_normalization_opset23(tmp_path, spec):
 
 
 def test_tiny_transformer_block(tmp_path, spec):
-    from trt_pdk.onnx_stages.export import OnnxFromTorch, module_from_factory
+    from trt_pdk.onnx_stages.from_torch import OnnxFromTorch, module_from_factory
 
     path = tmp_path / "block.onnx"
     OnnxFromTorch(f"{MODELS / 'tiny_transformer.py'}:make", dynamic=["x:0=batch", "x:1=seq"])(path)
@@ -199,7 +199,7 @@ def test_bias_gelu_patterns_from_a_declaring_spec(tmp_path, approximate, legacy,
 
 
 def test_plugin_torch_op_nodes_get_version_and_namespace(tmp_path, spec, capsys):
-    from trt_pdk.onnx_stages.export import OnnxFromTorch
+    from trt_pdk.onnx_stages.from_torch import OnnxFromTorch
 
     src, dst = tmp_path / "p.onnx", tmp_path / "p_rw.onnx"
     OnnxFromTorch(f"{MODELS / 'plugin_op.py'}:make")(src)

@@ -12,7 +12,7 @@ import torch
 from trt_pdk.cli import main
 from trt_pdk.errors import UserError
 from trt_pdk.onnx_stages.compare import CompareOnnx
-from trt_pdk.onnx_stages.export import OnnxFromTorch, log_path
+from trt_pdk.onnx_stages.from_torch import OnnxFromTorch, log_path
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*LeafSpec.*:FutureWarning")
 MODELS = Path(__file__).parent / "models"
@@ -45,7 +45,7 @@ def test_export_forces_eval_and_plugin_ops_become_plugin_nodes(tmp_path):
 
 
 def test_checkpoint_is_loaded_with_weights_only(tmp_path):
-    from trt_pdk.onnx_stages.export import module_from_factory
+    from trt_pdk.onnx_stages.from_torch import module_from_factory
 
     module, _ = module_from_factory(ref("mlp"))
     state = {k: torch.full_like(v, 0.25) for k, v in module.state_dict().items()}

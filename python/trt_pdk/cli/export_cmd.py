@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from trt_pdk._fs import check_output_file
-    from trt_pdk.onnx_stages.export import log_path
+    from trt_pdk.onnx_stages.from_torch import log_path
 
     check_output_file(args.output, "-o")
     options = options_from_args(ExportOptions, args)

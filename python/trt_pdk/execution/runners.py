@@ -123,7 +123,7 @@ class TorchRunner:
         import torch
 
         if isinstance(module, str):
-            from trt_pdk.onnx_stages.export import module_from_factory
+            from trt_pdk.onnx_stages.from_torch import module_from_factory
 
             module, _ = module_from_factory(module)
         self.module = module

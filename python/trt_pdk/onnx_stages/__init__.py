@@ -1,4 +1,4 @@
-"""ONNX stages: export, check (validate), simplify, rewrite, compare on CPU.
+"""ONNX stages: export (``from_torch``), check (validate), simplify, rewrite, compare on CPU.
 
 Each stage is configured up front and called later, so the CLI, the tests and the
 pipeline compose the same objects::

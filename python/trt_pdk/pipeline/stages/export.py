@@ -72,7 +72,7 @@ def sources(options: ExportOptions, config_dir: Path) -> dict[str, Path]:
 
 
 def exporter(options: ExportOptions, factory: str, checkpoint: Path | None, specs: Any = None) -> Any:
-    from trt_pdk.onnx_stages.export import OnnxFromTorch
+    from trt_pdk.onnx_stages.from_torch import OnnxFromTorch
 
     return OnnxFromTorch(
         factory,

@@ -76,7 +76,7 @@ def torch_reference(export: ExportResult, output_names: list[str]) -> Callable[[
     import numpy as np
     import torch
 
-    from trt_pdk.onnx_stages.export import module_from_factory
+    from trt_pdk.onnx_stages.from_torch import module_from_factory
 
     module, _ = module_from_factory(export.factory, export.checkpoint)
 

@@ -1,4 +1,7 @@
-"""Export: a PyTorch reference (``module:factory``) to ONNX, with the plugins' translations.
+"""OnnxFromTorch: a whole PyTorch model (``module:factory``) to ONNX, with the plugins' translations.
+
+(``trt_pdk.onnx_export`` is the other side: one op's ONNX schema, export translation and
+one-node graphs, which this stage puts together for a whole model.)
 
 ``FACTORY()`` returns ``(module, example_inputs_tuple)``; ``MODULE`` is a dotted module
 name on ``sys.path`` or a path to a ``.py`` file. A checkpoint is loaded with
