@@ -166,3 +166,17 @@ def test_a_failure_without_a_good_run_does_not_claim_one(tmp_path, capsys):
     assert code == 2 and "stage profiles failed" in err and "Traceback" not in err
     assert "last good run" not in err
     assert "runs/t.failed" in err
+
+
+def test_changing_only_engine_options_reruns_only_the_engine(folder, capsys):
+    config = folder / "p.yaml"
+    config.write_text(CONFIG + "engine: {precision: fp16}\n")
+    try:
+        code, err = _run(folder, capsys)
+    finally:
+        config.write_text(CONFIG)
+    assert code == 0, err
+    stages = _state(folder / "runs" / "t")
+    assert [n for n, r in stages.items() if not r.get("reused")] == ["engine", "serve", "verify", "perf"]
+    assert [n for n in ("serve", "verify", "perf") if stages[n]["status"] != "skipped"] == []
+    assert "--fp16" in json.loads((folder / "runs" / "t" / "report.json").read_text())["engine"]["trtexec"]

@@ -198,17 +198,13 @@ def _stubs_under(folder: Path) -> list[int]:
     return found
 
 
-def test_sigkill_during_perf_leaves_nothing_after_the_next_run(first, capsys):
-    """A SIGKILLed run leaves its temp folder, orphaned stubs and their shared memory; the next run
-    on the folder removes all three, and reuses every stage the killed run had finished."""
+def _start_until_perf(config: Path, run_dir: Path):
+    """A `pipeline run` in its own process group, returned while its perf stage runs."""
     import os
-    import signal
     import subprocess
     import sys
     import time
 
-    folder, run_dir = first
-    config = _config(folder, duration=0.55)  # perf (and so serve) must run again
     proc = subprocess.Popen(
         [sys.executable, "-m", "trt_pdk", "pipeline", "run", str(config), "--run-dir", str(run_dir)],
         stdout=subprocess.DEVNULL,
@@ -223,6 +219,38 @@ def test_sigkill_during_perf_leaves_nothing_after_the_next_run(first, capsys):
         assert chunk, f"the run ended before perf: {progress.decode()}"
         progress += chunk
     time.sleep(0.3)  # perf measures for >= 1.5 s (two levels of 0.2 s warm-up + 0.55 s)
+    return proc, progress
+
+
+def test_ctrl_c_during_perf_says_interrupted_and_stops_the_server(first):
+    """Ctrl-C reaches the process group: trt-pdk reports "interrupted" (not a dead server),
+    exits 130, stops the server, and leaves no temp folder or stub behind."""
+    import os
+    import signal
+
+    folder, run_dir = first
+    good = (run_dir / "report.json").read_bytes()
+    proc, progress = _start_until_perf(_config(folder, duration=0.55), run_dir)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    err = (progress + err).decode()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Triton could not" not in err and "Traceback" not in err
+    assert [p.name for p in run_dir.parent.glob(".demo.*")] == [".demo.lock"]
+    assert _stubs_under(run_dir.parent) == []
+    assert (run_dir / "report.json").read_bytes() == good
+    assert _state(run_dir.with_name("demo.failed"))["serve"]["status"] == "ok"
+
+
+def test_sigkill_during_perf_leaves_nothing_after_the_next_run(first, capsys):
+    """A SIGKILLed run leaves its temp folder, orphaned stubs and their shared memory; the next run
+    on the folder removes all three, and reuses every stage the killed run had finished."""
+    import os
+    import signal
+
+    folder, run_dir = first
+    config = _config(folder, duration=0.55)  # perf (and so serve) must run again
+    proc, _ = _start_until_perf(config, run_dir)
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=30)
     (left,) = [p for p in run_dir.parent.glob(".demo.*") if p.is_dir()]

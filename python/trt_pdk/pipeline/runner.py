@@ -146,6 +146,8 @@ class RunPipeline:
                     self._run(tmp, keys, finished, leftovers)
                 except BaseException as exc:
                     self._keep_failed(tmp, exc)
+            # What a failed run kept was reused where still valid; it is stale now.
+            shutil.rmtree(_failed(self.run_dir), ignore_errors=True)
         return self.run_dir
 
     def _keep_failed(self, tmp: Path, exc: BaseException) -> None:
