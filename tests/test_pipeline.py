@@ -100,25 +100,26 @@ def test_cli_bad_config_is_one_paragraph_exit_2(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
+ALL_AFTER_CHECK = (
+    "check", "rewrite", "compare", "profiles", "engine", "repository", "serve", "verify", "perf", "deploy",
+)  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("section", "option", "value", "redone"),
     [
-        ("engine", "precision", "fp16", ["engine"]),
-        ("perf", "duration", 9.0, ["perf"]),
+        ("engine", "precision", "fp16", ["engine", "deploy"]),
+        ("perf", "duration", 9.0, ["perf", "deploy"]),
         ("compare", "seed", 7, ["compare"]),
-        ("serve", "http_port", 8123, ["serve", "verify", "perf"]),
-        ("profiles", "k", 2, ["profiles", "engine", "verify", "perf"]),
-        ("repository", "instance_count", 2, ["repository", "serve", "verify", "perf"]),
-        (
-            "check",
-            "trt",
-            "11.1",
-            ["check", "rewrite", "compare", "profiles", "engine", "repository", "serve", "verify", "perf"],
-        ),
+        ("deploy", "http_port", 9000, ["deploy"]),
+        ("serve", "http_port", 8123, ["serve", "verify", "perf", "deploy"]),
+        ("profiles", "k", 2, ["profiles", "engine", "verify", "perf", "deploy"]),
+        ("repository", "instance_count", 2, ["repository", "serve", "verify", "perf", "deploy"]),
+        ("check", "trt", "11.1", [*ALL_AFTER_CHECK]),
     ],
 )
 def test_changing_one_option_changes_the_keys_of_its_readers_only(section, option, value, redone):
-    """Keys follow the data edges: engine.* reruns only what reads the engine (nothing but the report)."""
+    """Keys follow the data edges: engine.* reruns only what reads the engine (the deployment)."""
     cfg = load_config(DEMO)
     keys = stage_keys(cfg)
     changed = dataclasses.replace(
@@ -133,7 +134,7 @@ def test_traffic_content_is_in_the_keys_of_its_readers(tmp_path):
     keys = stage_keys(load_config(path))
     (tmp_path / "traffic.jsonl").write_text('{"x": [2, 8, 64]}\n')
     other = stage_keys(load_config(path))
-    assert [n for n in keys if keys[n] != other[n]] == ["profiles", "engine", "verify", "perf"]
+    assert [n for n in keys if keys[n] != other[n]] == ["profiles", "engine", "verify", "perf", "deploy"]
 
 
 def test_unwritable_run_dir_is_a_user_error(tmp_path):

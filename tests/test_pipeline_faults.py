@@ -57,6 +57,7 @@ model: {factory: model.py:factory, dynamic: ["x:0=batch", "x:1=seq"]}
 traffic: traffic.jsonl
 compare: {dims: {batch: [1, 2], seq: [1, 4]}}
 skip: [serve]
+deploy: {bundle_sources: false}
 """
 FINISHED_BEFORE_COMPARE = ["export", "check", "simplify", "rewrite"]
 
@@ -168,7 +169,7 @@ def test_a_failure_without_a_good_run_does_not_claim_one(tmp_path, capsys):
     assert "runs/t.failed" in err
 
 
-def test_changing_only_engine_options_reruns_only_the_engine(folder, capsys):
+def test_changing_only_engine_options_reruns_only_its_readers(folder, capsys):
     config = folder / "p.yaml"
     config.write_text(CONFIG + "engine: {precision: fp16}\n")
     try:
@@ -177,6 +178,13 @@ def test_changing_only_engine_options_reruns_only_the_engine(folder, capsys):
         config.write_text(CONFIG)
     assert code == 0, err
     stages = _state(folder / "runs" / "t")
-    assert [n for n, r in stages.items() if not r.get("reused")] == ["engine", "serve", "verify", "perf"]
+    # deploy reads the engine's results (and perf's, which the config skips).
+    assert [n for n, r in stages.items() if not r.get("reused")] == [
+        "engine",
+        "serve",
+        "verify",
+        "perf",
+        "deploy",
+    ]
     assert [n for n in ("serve", "verify", "perf") if stages[n]["status"] != "skipped"] == []
     assert "--fp16" in json.loads((folder / "runs" / "t" / "report.json").read_text())["engine"]["trtexec"]

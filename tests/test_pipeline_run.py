@@ -42,6 +42,8 @@ perf:
   max_queue_delays_us: [100]
 serve:
   http_port: @PORT@
+deploy:
+  bundle_sources: false
 """
 
 
@@ -76,7 +78,7 @@ def test_demo_runs_end_to_end_with_a_measured_report(first, capsys):
     stages = report["stages"]
     assert list(stages) == [
         "export", "check", "simplify", "rewrite", "compare", "profiles", "engine",
-        "repository", "serve", "verify", "perf", "report",
+        "repository", "serve", "verify", "perf", "deploy", "report",
     ]  # fmt: skip
     for name, s in stages.items():
         assert s["seconds"] >= 0
@@ -121,9 +123,36 @@ def test_demo_runs_end_to_end_with_a_measured_report(first, capsys):
         assert (run_dir / plot).stat().st_size > 0
     assert "| export reliability |" in (run_dir / "report.md").read_text()
     assert "data:image/png;base64," in (run_dir / "report.html").read_text()
-    assert "[11/12] perf" in err and "[12/12] report" in err
+    assert "[11/13] perf" in err and "[13/13] report" in err
+    _check_deployment(run_dir, report)
     # The temporary sibling was swapped in; only the (free) lock file stays beside the run folder.
     assert [p.name for p in run_dir.parent.glob(".demo.*")] == [".demo.lock"]
+
+
+def _check_deployment(run_dir: Path, report: dict) -> None:
+    """deploy/ beside the CPU run: a tensorrt_plan config Triton's protobuf parses, trtexec lines in the
+    Dockerfile, manifests kubernetes-validate accepts, and versions that agree with the lock."""
+    import yaml
+    from google.protobuf import text_format
+    from tritonclient.grpc import model_config_pb2
+
+    deploy = run_dir / "deploy"
+    assert report["stages"]["deploy"]["status"] == "ok"
+    [config] = (deploy / "models").glob("*/config.pbtxt")
+    cfg = text_format.Parse(config.read_text(), model_config_pb2.ModelConfig())
+    assert cfg.platform == "tensorrt_plan" and cfg.max_batch_size > 0
+    from trt_pdk.profiles import load_profiles
+
+    profiles = len(load_profiles(run_dir / "profiles" / "profiles.json"))
+    assert [list(g.profile) for g in cfg.instance_group] == (
+        [[str(k)] for k in range(profiles)] if profiles > 1 else [[]]
+    )
+    assert "trtexec" in (deploy / "Dockerfile").read_text()
+    assert report["deploy"]["plans_in_image"] and "## Deployment" in (run_dir / "report.md").read_text()
+    kubernetes_validate = pytest.importorskip("kubernetes_validate")
+    for doc in yaml.safe_load_all((deploy / "k8s" / "triton.yaml").read_text()):
+        kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
+    assert main(["doctor", "--against", str(deploy)]) == 0
 
 
 def test_second_run_redoes_nothing(first, capsys):
@@ -142,8 +171,9 @@ def test_changing_one_option_redoes_that_stage_and_later_ones(first, capsys):
     code, _, err = _run(_config(folder, duration=0.5), run_dir, capsys)
     assert code == 0, err
     redone = [n for n, rec in _state(run_dir).items() if not rec.get("reused")]
-    # perf reran; the server (a process, not a file) had to start again for it.
-    assert redone == ["serve", "perf"]
+    # perf reran; the server (a process, not a file) had to start again for it; the deployment
+    # takes its batching from perf, so it follows.
+    assert redone == ["serve", "perf", "deploy"]
 
 
 def test_failure_keeps_the_last_good_run_intact(first, capsys):

@@ -191,8 +191,14 @@ def _check_values(cfg: Any, where) -> None:
             raise UserError(f"{where(*keys)}: {'.'.join(keys)} {message}")
 
     for stage in STAGES:
-        for name, message in problems_of(getattr(cfg, stage.section)):
+        options = getattr(cfg, stage.section)
+        for name, message in problems_of(options):
             need(False, (stage.section, name), message)
+        if callable(getattr(options, "check", None)):  # options declaring one check() (deploy)
+            try:
+                options.check()
+            except UserError as exc:
+                raise UserError(f"{where(stage.section)}: {exc}") from None
     # Across sections: what the pipeline's own stages rely on.
     p = cfg.perf
     need(

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from trt_pdk._fs import write_text_atomic
 from trt_pdk.pipeline.stages.check import CheckResult
 from trt_pdk.pipeline.stages.compare import CompareResult
+from trt_pdk.pipeline.stages.deploy import DeploymentResult
 from trt_pdk.pipeline.stages.engine import EngineResult
 from trt_pdk.pipeline.stages.export import ExportResult
 from trt_pdk.pipeline.stages.perf import PerfResult
@@ -219,6 +220,9 @@ def build_report(root: Path, cfg: Any, records: dict[str, Any], results: dict[ty
     engine = run.get(EngineResult)
     if engine and engine.trtexec:
         report["engine"] = {"trtexec": engine.trtexec, "scripts": engine.trtexec_scripts}
+    deploy = run.get(DeploymentResult)
+    if deploy:
+        report["deploy"] = deploy.to_json()
     report["stages"]["report"] = {"status": "ok", "seconds": round(time.perf_counter() - t0, 3), "reason": ""}
     return report
 
@@ -244,12 +248,30 @@ def _markdown(report: dict[str, Any]) -> str:
                  else v.get("reason", ""))]  # fmt: skip
     if report.get("engine"):
         lines += ["", "## Engine", "", f"```\n{report['engine']['trtexec']}\n```"]
+    lines += _deploy_markdown(report.get("deploy"))
     lines += ["", "## Stages", "", "| stage | status | seconds | reason |", "|---|---|---|---|"]
     for name, s in report["stages"].items():
         lines.append(f"| {name} | {s['status']} | {s['seconds']:.2f} | {_md(s['reason'])} |")
     lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in report["plots"]] + report["notes"]
     lines += ["", "## Versions", "", "```json", json.dumps(report["versions"], indent=2), "```", ""]
     return "\n".join(lines)
+
+
+def _deploy_markdown(d: dict[str, Any] | None) -> list[str]:
+    if not d:
+        return []
+    engines = ", ".join(d["plans_in_image"]) or "none"
+    return [
+        "",
+        "## Deployment",
+        "",
+        f"`{d['root']}/`: image `{d['image']}` on `{d['triton_image']}` (TensorRT {d['tensorrt']}), "
+        f"plugins {', '.join(d['plugin_libraries'])}; engines built in the image for compute capability "
+        f"{engines}; Kubernetes: `{d['manifests']['triton']}`, KServe: `{d['manifests']['kserve']}`.",
+        "",
+        f"Batching: `{json.dumps(d['batching'])}`",
+        *[f"- {n}" for n in d["notes"]],
+    ]
 
 
 def _md(text: str) -> str:
@@ -289,6 +311,9 @@ def _html(report: dict[str, Any], md_root: Path) -> str:
     parts.append(f"<p>Verify: {esc(json.dumps(v))}</p>")
     if report.get("engine"):
         parts.append(f"<h2>Engine</h2><pre>{esc(report['engine']['trtexec'])}</pre>")
+    if report.get("deploy"):
+        parts.append("<h2>Deployment</h2>")
+        parts.append("".join(f"<p>{esc(line)}</p>" for line in _deploy_markdown(report["deploy"]) if line))
     parts.append("<h2>Stages</h2>")
     parts.append(
         table(

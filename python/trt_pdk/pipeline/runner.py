@@ -210,7 +210,7 @@ class RunPipeline:
                     write_text_atomic(tmp / STATE, json.dumps(state, indent=2, default=str) + "\n")
                     self.progress.end(f"{rec['status']} (reused)", rec["seconds"])
                     continue
-                if any(t not in results for t in stage.needs):  # an input stage failed earlier
+                if any(t not in results for t in stage.required):  # an input stage failed earlier
                     break
                 rec = self._run_stage(stage, ctx, keys[stage.name], results)
                 records[stage.name] = rec
@@ -241,7 +241,7 @@ class RunPipeline:
         ctx.sources = stage.sources(self.cfg)
         t0 = time.perf_counter()
         try:
-            inputs = {name: results[kind] for name, kind in stage.inputs.items()}
+            inputs = {name: results.get(kind) for name, kind in stage.inputs.items()}
             result = stage.run(ctx, getattr(self.cfg, stage.section), **inputs)
         except UserError as exc:
             seconds = time.perf_counter() - t0
@@ -275,7 +275,7 @@ def skipped_stages(names: list[str]) -> dict[str, str]:
     skip = {n: "listed in the config's `skip`" for n in names}
     producers = {s.result: s.name for s in STAGES}
     for stage in STAGES:
-        absent = [producers[t] for t in stage.needs if producers[t] in skip]
+        absent = [producers[t] for t in stage.required if producers[t] in skip]
         if absent and stage.name not in skip:
             skip[stage.name] = f"it reads the results of {', '.join(absent)}, which the config skips"
     return skip

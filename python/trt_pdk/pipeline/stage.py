@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -104,12 +105,20 @@ class Stage:
             object.__setattr__(self, "section", self.name)
 
     @property
-    def _signature(self) -> tuple[type, dict[str, type], type]:
+    def _signature(self) -> tuple[type, dict[str, type], type, frozenset[str]]:
         hints = typing.get_type_hints(self.run)
         params = list(inspect.signature(self.run).parameters)
         if len(params) < 2 or "return" not in hints or set(params) - set(hints):
             raise TypeError(f"stage {self.name}: run(ctx, options, *, inputs...) -> Result, fully annotated")
-        return hints[params[1]], {p: hints[p] for p in params[2:]}, hints["return"]
+        inputs, optional = {}, set()
+        for p in params[2:]:
+            kinds = [t for t in typing.get_args(hints[p]) if t is not type(None)]
+            if typing.get_origin(hints[p]) in (typing.Union, types.UnionType) and len(kinds) == 1:
+                inputs[p] = kinds[0]  # `X | None`: read when its stage ran, None when it was skipped
+                optional.add(p)
+            else:
+                inputs[p] = hints[p]
+        return hints[params[1]], inputs, hints["return"], frozenset(optional)
 
     @property
     def inputs(self) -> dict[str, type]:
@@ -117,12 +126,22 @@ class Stage:
         return self._signature[1]
 
     @property
+    def optional(self) -> frozenset[str]:
+        """The inputs annotated ``X | None``: the stage also runs when their stage was skipped."""
+        return self._signature[3]
+
+    @property
+    def required(self) -> tuple[type, ...]:
+        """The result types it cannot run without."""
+        return tuple(t for p, t in self.inputs.items() if p not in self.optional)
+
+    @property
     def options(self) -> type:
         return self._signature[0]
 
     @property
     def needs(self) -> tuple[type, ...]:
-        return tuple(self._signature[1].values())
+        return tuple(self.inputs.values())
 
     @property
     def result(self) -> type:

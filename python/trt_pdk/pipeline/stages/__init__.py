@@ -11,6 +11,7 @@ from trt_pdk.pipeline.stage import Stage
 from trt_pdk.pipeline.stages import (
     check,
     compare,
+    deploy,
     engine,
     export,
     perf,
@@ -39,4 +40,5 @@ STAGES: tuple[Stage, ...] = (
     Stage("serve", serve.run, process=True),
     Stage("verify", verify.run),
     Stage("perf", perf.run, sources=lambda cfg: {"traffic": cfg.path(cfg.traffic)}),
+    Stage("deploy", deploy.run),
 )

@@ -62,6 +62,7 @@ class EngineResult(StageResult):
     """
 
     model: str
+    precision: str
     trtexec_scripts: list[str]
     trtexec: str
     log: list[str]
@@ -87,7 +88,12 @@ def run(
     line = first_trtexec_line(out / built.trtexec_scripts[0]) if built.trtexec_scripts else ""
     engines = {k: ctx.rel(out / v) for k, v in built.engines.items()}
     result = EngineResult(
-        model=ctx.rel(model), trtexec_scripts=scripts, trtexec=line, log=messages, engines=engines
+        model=ctx.rel(model),
+        precision=options.precision,
+        trtexec_scripts=scripts,
+        trtexec=line,
+        log=messages,
+        engines=engines,
     )
     if absent:
         result.status = "skipped"
