@@ -533,7 +533,7 @@ def shm_prefix(run_dir: str | Path) -> str:
 
 def free_shared_memory(run_dir: str | Path) -> list[str]:
     """Unlinks the ``/dev/shm`` regions of `run_dir`'s server once no process of it is alive."""
-    state = read_state(run_dir)
+    state = read_state(run_dir, corrupt_ok=True)
     if state is not None and pid_alive(state.pid):
         return []
     freed = []
@@ -546,7 +546,7 @@ def free_shared_memory(run_dir: str | Path) -> list[str]:
 
 def clean_run_dir(run_dir: str | Path) -> None:
     """What a dead holder of `run_dir` left: its server, its stubs, their shared memory, its state."""
-    state = read_state(run_dir)
+    state = read_state(run_dir, corrupt_ok=True)
     if state is not None and pid_alive(state.pid) and Path(state.log).parent == Path(run_dir).absolute():
         terminate(state.pid)
     reap_orphan_stubs(run_dir)

@@ -28,17 +28,19 @@ class ProfilesOptions:
     cost_model: str = option(
         "padded_elements",
         flag="--cost",
-        choices=("padded_elements", "padded_fraction"),
-        help="what a profile's padding costs",
+        help="what a profile's padding costs: padded_elements or padded_fraction",
     )
     input_name: str | None = option(None, flag="--input", help="plan only this input's dynamic axes")
     max_elements: int | None = option(None, help="memory limit: elements (all inputs) at a profile max")
 
     def problems(self) -> list[tuple[str, str]]:
+        out = []
         k = self.k
-        if k == "auto" or (isinstance(k, int) and not isinstance(k, bool) and k >= 1):
-            return []
-        return [("k", f"must be an integer >= 1 or auto, got {k!r}.")]
+        if not (k == "auto" or (isinstance(k, int) and not isinstance(k, bool) and k >= 1)):
+            out.append(("k", f"must be an integer >= 1 or auto, got {k!r}."))
+        if self.cost_model not in ("padded_elements", "padded_fraction"):
+            out.append(("cost_model", f"{self.cost_model!r}: choose padded_elements or padded_fraction."))
+        return out
 
 
 @dataclass(kw_only=True)
