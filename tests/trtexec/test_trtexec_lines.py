@@ -94,11 +94,11 @@ def test_engine_build_scripts_mean_what_we_intended(tmp_path, trtexec_parser, ma
 
 @pytest.mark.parametrize("major", MAJORS)
 def test_pipeline_report_line_is_the_scripts_first_line(tmp_path, trtexec_parser, major):
-    from trt_pdk.pipeline.stages import _first_trtexec_line
+    from trt_pdk.pipeline.stages.engine import first_trtexec_line
 
     profiles = _profiles(2)
     script = _engine_scripts(tmp_path, profiles) / f"trtexec_trt{major}.sh"
-    line = _first_trtexec_line(script)
+    line = first_trtexec_line(script)
     parsed = trtexec_parser.parse_trtexec_line(line, major, {f"TRT_PDK_PLUGINS_TRT{major}": LIBRARY})
     assert parsed["ok"], (parsed["error"], parsed["unknown"])
     assert parsed["profiles"] == profiles and parsed["save_engine"] == "fp32/model.plan"
