@@ -28,6 +28,13 @@ def reference(x, boundaries, *, right: int = 0, out_dtype: str = "int64"):
     return torch.bucketize(x, boundaries, right=bool(right), out_int32=out_dtype == "int32")
 
 
+def fake(x, boundaries, *, right: int = 0, out_dtype: str = "int64"):
+    """Shapes only (torch.compile/export): y has the shape of x, the dtype `out_dtype`."""
+    from trt_pdk.torch_ops import TORCH_DTYPES
+
+    return x.new_empty(x.shape, dtype=TORCH_DTYPES[out_dtype])
+
+
 def sorted_boundaries(shape: tuple[int, ...], dtype: str, generator: Any) -> Any:
     """Input generator for `boundaries`: sorted, with repeated values (ties test `right`)."""
     import torch
@@ -148,7 +155,7 @@ SPEC = PluginSpec(
     ),
     outputs=(Tensor("y", INDICES, doc="the shape of x; dtype from out_dtype"),),
     reference=reference,
-    torch_op=TorchOp("bucketize"),
+    torch_op=TorchOp("bucketize", fake=fake),
     cases=tuple(_cases()),
     tolerances={"int64": Tolerance(atol=0.0, rtol=0.0), "int32": Tolerance(atol=0.0, rtol=0.0)},
     replaces=(),

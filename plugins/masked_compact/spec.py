@@ -31,10 +31,12 @@ def reference(x, mask):
 
 
 def fake(x, mask):
-    """Export-time shapes: K is a new unbacked symbol, at most N."""
+    """Shapes only (torch.compile/export): K is a new unbacked symbol
+    (``ctx.new_dynamic_size()``, 0 <= K <= N); count is 0-D int64."""
     import torch
 
-    k = torch.library.get_ctx().new_dynamic_size(max=x.shape[0]) if x.shape[0] > 0 else 0
+    k = torch.library.get_ctx().new_dynamic_size()
+    torch._check(k <= x.shape[0])
     return x.new_empty((k, *x.shape[1:])), torch.empty((), dtype=torch.int64, device=x.device)
 
 

@@ -314,8 +314,10 @@ class TorchOp:
     Args:
         name: the op's name inside its namespace, e.g. ``rms_norm``.
         namespace: the torch library namespace; ``None`` uses the plugin namespace.
-        fake: the fake (meta) implementation used while exporting; ``None`` uses the
-            spec's reference, which must then be plain traceable PyTorch.
+        fake: ``fake(*inputs, **attrs)``, the shapes-only implementation (``register_fake``)
+            that torch.compile, torch.export and the ONNX export trace: empty tensors of the
+            output shapes and dtypes, never the reference's numbers; a data-dependent size is
+            ``torch.library.get_ctx().new_dynamic_size()``. Registering the op needs it.
     """
 
     name: str

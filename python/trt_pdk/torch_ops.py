@@ -1,10 +1,13 @@
 """The ``torch.library`` op of every plugin, e.g. ``torch.ops.trt_pdk.rms_norm``.
 
-The schema is generated from the spec (inputs are Tensors, optional inputs ``Tensor?`` with
-default ``None``, attributes keep their types and defaults). On CPU the op runs the spec's
-PyTorch reference; on CUDA it launches the plugin's own kernel when the native module was
-built with CUDA. The fake implementation (for ``torch.export``/ONNX export) is the spec's
-``torch_op.fake`` or else the reference.
+Each op is a ``torch.library.custom_op`` whose schema is generated from the spec (inputs are
+Tensors, optional inputs ``Tensor?`` with default ``None``, attributes keep their types and
+defaults). On CPU the op runs the spec's PyTorch reference; on CUDA it launches the plugin's
+own kernel when the native module was built with CUDA. The fake implementation
+(``register_fake``; used by ``torch.compile``, ``torch.export`` and the ONNX export) is the
+spec's ``TorchOp.fake``: it computes output shapes and dtypes only, never the reference. A
+data-dependent output size is a new unbacked symbol, ``torch.library.get_ctx().new_dynamic_size()``
+(MaskedCompact); ``torch.compile(fullgraph=True)`` and ``torch.export`` trace it as it is.
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ from typing import Any
 
 import torch
 
+from trt_pdk.errors import UserError
 from trt_pdk.spec import PluginSpec
 
 _TORCH_TYPES = {"int32": "int", "float32": "float", "string": "str"}
 _registered: dict[str, Any] = {}
-_libraries: dict[str, torch.library.Library] = {}
 
 
 def schema(spec: PluginSpec) -> str:
@@ -182,20 +185,42 @@ def run_native_cuda(
     return result
 
 
+def _fake_impl(spec: PluginSpec):
+    fake = spec.torch_op.fake
+    if fake is None:
+        raise UserError(
+            f"{spec.name}: TorchOp({spec.torch_op.name!r}) has no `fake`. Give it a function "
+            f"`fake(*inputs, **attrs)` that returns empty tensors of the output shapes and dtypes "
+            f"(e.g. `x.new_empty(x.shape)`; a data-dependent size is "
+            f"`torch.library.get_ctx().new_dynamic_size()`): torch.compile, torch.export and the "
+            f"ONNX export trace the op through it, never through the reference"
+        )
+
+    def impl(*args: Any, **kwargs: Any) -> Any:
+        tensors, attrs = _split(spec, args, kwargs)
+        out = fake(*tensors, **spec.resolve_attrs(attrs))
+        return _wrap(spec, list(out) if isinstance(out, tuple | list) else [out])
+
+    return impl
+
+
 def register(spec: PluginSpec) -> Any:
-    """Defines the torch op of `spec` once; returns its ``OpOverloadPacket``."""
+    """Defines the torch op of `spec` once (``torch.library.custom_op``); returns its
+    ``OpOverloadPacket``, e.g. ``torch.ops.trt_pdk.rms_norm``."""
     qualname = spec.torch_qualname
     if qualname not in _registered:
-        namespace = spec.torch_namespace
-        if namespace not in _libraries:
-            _libraries[namespace] = torch.library.Library(namespace, "FRAGMENT")
-        lib = _libraries[namespace]
-        lib.define(schema(spec))
-        torch.library.impl(qualname, "CPU", _cpu_impl(spec), lib=lib)
-        torch.library.impl(qualname, "CUDA", _cuda_impl(spec), lib=lib)
-        fake = spec.torch_op.fake
-        torch.library.register_fake(qualname, fake or _cpu_impl(spec), lib=lib)
-        _registered[qualname] = getattr(getattr(torch.ops, namespace), spec.torch_op.name)
+        fake = _fake_impl(spec)
+        signature = schema(spec)
+        op = torch.library.custom_op(
+            qualname,
+            _cpu_impl(spec),
+            mutates_args=(),
+            device_types="cpu",
+            schema=signature[signature.index("(") :],
+        )
+        op.register_kernel("cuda", _cuda_impl(spec))
+        op.register_fake(fake)
+        _registered[qualname] = getattr(getattr(torch.ops, spec.torch_namespace), spec.torch_op.name)
     return _registered[qualname]
 
 

@@ -4,7 +4,9 @@ Per plugin: the C++ fields equal the spec's attributes, the versions agree, attr
 serialize and deserialize, bad values and corrupt bytes are rejected. Per case, for
 several input shapes across the case's dynamic range (min, opt, mid, max): the shape and
 dtype rules match the PyTorch reference, and each backend's outputs match the PyTorch
-reference within the case's tolerance: ``cpu`` (native CPU reference), ``cuda`` (the
+reference within the case's tolerance: ``opcheck`` (``torch.library.opcheck`` of the torch
+op: schema, the shapes-only fake against the real kernel, autograd registration, AOT
+dispatch with dynamic shapes), ``cpu`` (native CPU reference), ``cuda`` (the
 plugin's kernel), ``onnx`` (a one-node graph on ``onnx.reference``), ``onnxruntime`` (the
 one-node graph in plain onnxruntime through the spec's ``onnx_function`` body),
 ``tensorrt`` (an engine from a one-node graph, once per plugin version).
@@ -28,6 +30,7 @@ from trt_pdk.testing.per_case import (
     check_cuda,
     check_onnx,
     check_onnxruntime,
+    check_opcheck,
     check_shape_rule,
     check_tensorrt,
     dynamic_dims,
@@ -50,11 +53,11 @@ from trt_pdk.testing.results import (
 __all__ = [
     "CASE_CHECKS", "FAIL", "PASS", "PLUGIN_CHECKS", "SKIP", "CheckFailed", "CheckResult", "Errors",
     "assert_result", "case_checks", "case_profiles", "check_bad_input", "check_cpu", "check_cuda",
-    "check_fields", "check_onnx", "check_onnxruntime", "check_serialize", "check_shape_rule",
-    "check_tensorrt", "check_versions", "compare", "dynamic_dims", "format_result", "from_numpy",
-    "make_inputs", "plugin_checks", "run_plugin", "summarize", "to_numpy",
+    "check_fields", "check_onnx", "check_onnxruntime", "check_opcheck", "check_serialize",
+    "check_shape_rule", "check_tensorrt", "check_versions", "compare", "dynamic_dims", "format_result",
+    "from_numpy", "make_inputs", "plugin_checks", "run_plugin", "summarize", "to_numpy",
 ]  # fmt: skip
-CASE_CHECKS = ("shape_rule", "cpu", "cuda", "onnx", "onnxruntime", "tensorrt")
+CASE_CHECKS = ("shape_rule", "opcheck", "cpu", "cuda", "onnx", "onnxruntime", "tensorrt")
 PLUGIN_CHECKS = ("fields", "versions", "serialize", "bad_input")
 
 
@@ -120,6 +123,7 @@ def case_checks(
                 results.append(_run_one(spec.name, case.name, check, func, tol))
         else:
             func = {
+                "opcheck": check_opcheck,
                 "cpu": check_cpu,
                 "cuda": check_cuda,
                 "onnx": check_onnx,

@@ -1,5 +1,6 @@
-"""Checks of one case, at several shapes across its dynamic range: the shape rule and each
-backend (cpu, cuda, onnx, onnxruntime, tensorrt) against the PyTorch reference."""
+"""Checks of one case, at several shapes across its dynamic range: the shape rule, the torch
+op's ``opcheck``, and each backend (cpu, cuda, onnx, onnxruntime, tensorrt) against the
+PyTorch reference."""
 
 from __future__ import annotations
 
@@ -51,6 +52,24 @@ def check_shape_rule(spec: PluginSpec, case: Case, points: list[Any]) -> str:
         if (*case.dtypes, *out_dtypes) not in supported:
             raise CheckFailed(f"dtypes {case.dtypes} -> {out_dtypes} are not in supported_dtypes()")
     return f"{len(points)} shape(s): " + ", ".join(str([list(s) for s in p[0]]) for p in points)
+
+
+def check_opcheck(spec: PluginSpec, case: Case, points: list[Any]) -> str:
+    """``torch.library.opcheck`` of the plugin's torch op at every point of the case: schema,
+    the shapes-only fake against the real kernel, autograd registration, AOT dispatch with
+    dynamic shapes."""
+    import torch
+
+    from trt_pdk.torch_ops import register
+
+    op = register(spec).default
+    attrs = spec.resolve_attrs(case.attrs)
+    for shapes, inputs, _expected in points:
+        try:
+            torch.library.opcheck(op, tuple(inputs), attrs)
+        except Exception as exc:  # OpCheckError and what the fake or kernel raised
+            raise CheckFailed(f"opcheck, inputs {shapes}: {type(exc).__name__}: {exc}") from exc
+    return f"opcheck passed at {len(points)} point(s)"
 
 
 def check_cpu(spec: PluginSpec, case: Case, points: list[Any]) -> Errors:

@@ -48,6 +48,15 @@ SOFTPLUS_THRESHOLD = 20.0  # softplus(t) = t above this, as in PyTorch and the C
     return tuple(torch.nn.functional.softplus((j + 1) * z).to({{ ins[0] }}.dtype) for j in range({{ outs | length }}))
 {%- endif %}
 
+
+{{ params | py_call("def fake(", "):") }}
+    """Shapes only, for torch.compile and torch.export: {{ "the output has" if outs | length == 1 else "each output has" }} the shape and dtype of the inputs."""
+{%- if outs | length == 1 %}
+    return {{ ins[0] }}.new_empty({{ ins[0] }}.shape)
+{%- else %}
+    return tuple({{ ins[0] }}.new_empty({{ ins[0] }}.shape) for _ in range({{ outs | length }}))
+{%- endif %}
+
 {%- if outs | length == 1 %}
 {%- if numeric %}
 
@@ -149,7 +158,7 @@ SPEC = PluginSpec(
 {%- endfor %}
     ],
     reference=reference,
-    torch_op=TorchOp("{{ cookiecutter.__torch_op }}"),
+    torch_op=TorchOp("{{ cookiecutter.__torch_op }}", fake=fake),
     cases=tuple(_cases()),
     tolerances={
         "float32": Tolerance(atol=1e-5, rtol=1e-5),
