@@ -26,3 +26,20 @@ def cmake_dir() -> Path:
 def include_dir() -> Path:
     """The folder holding the op-core headers (``common/op.h`` and the adapters)."""
     return _package_path("include")
+
+
+def polygraphy_dir(package: str = "trt_pdk") -> Path:
+    """The Polygraphy plugin folder of `package` (default: the kit): ``<package>/plugins``,
+    holding ``<op>/pattern.py`` for every op with rewrite patterns; pass it as
+    ``polygraphy plugin match --plugin-dir``.
+    """
+    try:
+        path = Path(str(resources.files(package).joinpath("plugins")))
+    except ModuleNotFoundError:
+        raise UserError(f"no Python package named {package!r} is installed; give a plugin package") from None
+    if not any(path.glob("*/pattern.py")):
+        raise UserError(
+            f"{path} holds no Polygraphy plugin folder (<op>/pattern.py): {package} has no op with "
+            f"rewrite patterns, or it was built before they were installed; reinstall it"
+        )
+    return path

@@ -1,0 +1,29 @@
+"""Polygraphy's plugin interface for RMSNorm (`polygraphy plugin list|match|replace`).
+
+Polygraphy loads this file as a script from ``<plugin dir>/rms_norm/pattern.py`` (the plugin
+dir is ``python -m trt_pdk --polygraphy-dir``). Matching runs trt-pdk's rewrite engine on the
+patterns in ``patterns.py``, so it finds what ``trt-pdk rewrite`` finds; see
+:mod:`trt_pdk.polygraphy_plugin`.
+"""
+
+from pathlib import Path
+
+from trt_pdk import polygraphy_plugin
+
+OP = "RMSNorm"
+
+
+def get_plugin_pattern():
+    return polygraphy_plugin.plugin_pattern(OP)
+
+
+def get_matching_subgraphs(graph):
+    return polygraphy_plugin.matching_subgraphs(OP, graph)
+
+
+def get_plugin_metadata():
+    return polygraphy_plugin.plugin_metadata(OP, Path(__file__).resolve().parent.name)
+
+
+def replace_with_plugin(graph, input_tensors, output_tensors, attrs=None, op=None):
+    return polygraphy_plugin.replace_with_plugin(OP, graph, input_tensors, output_tensors, attrs)
