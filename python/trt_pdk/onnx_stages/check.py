@@ -155,6 +155,49 @@ def _training_leftovers(model: onnx.ModelProto) -> list[dict[str, str]]:
     return out
 
 
+PLUGIN_OVERRIDE_SINCE = "10.15"  # OnnxParserFlag::kENABLE_PLUGIN_OVERRIDE, trtexec --enablePluginOverride
+
+
+def shadowed_native_ops(model: onnx.ModelProto, table: CoverageTable, version: str, specs: Mapping[str, Any]):
+    """Notes for plugins named like an ONNX op that TensorRT `version` imports natively.
+
+    TensorRT's parser takes its native importer for such a node unless the node carries
+    ``plugin_namespace`` (what ``trt-pdk rewrite`` writes) or, from TensorRT 10.15, the parser
+    flag ``kENABLE_PLUGIN_OVERRIDE`` is set (trtexec ``--enablePluginOverride``): then a
+    registered plugin of that name wins even without the attribute.
+    """
+    from trt_pdk.onnx_stages.coverage import _version_key
+
+    nodes_by_type: dict[str, list[onnx.NodeProto]] = defaultdict(list)
+    for node in _walk(model.graph):
+        nodes_by_type[node.op_type].append(node)
+    override = _version_key(version) >= _version_key(PLUGIN_OVERRIDE_SINCE)
+    notes = []
+    for spec in sorted(specs.values(), key=lambda s: s.name):
+        nodes = nodes_by_type.get(spec.name, [])
+        if not nodes or table.status(spec.name, version) != SUPPORTED:
+            continue
+        bare = [n for n in nodes if not any(a.name == "plugin_namespace" for a in n.attribute)]
+        note = (
+            f"the plugin {spec.namespace}::{spec.name} shadows TensorRT {version}'s native ONNX "
+            f"{spec.name}: the parser uses the plugin for nodes with plugin_namespace "
+            f"({len(nodes) - len(bare)} of {len(nodes)} here; `trt-pdk rewrite` writes it)"
+        )
+        if bare and override:
+            note += (
+                f"; the {len(bare)} without it get the native layer unless the parser flag "
+                f"kENABLE_PLUGIN_OVERRIDE is set (trtexec --enablePluginOverride; "
+                f"parser.set_flag(trt.OnnxParserFlag.ENABLE_PLUGIN_OVERRIDE))"
+            )
+        elif bare:
+            note += (
+                f"; the {len(bare)} without it get the native layer (TensorRT {version} has no "
+                f"plugin override flag; kENABLE_PLUGIN_OVERRIDE needs TensorRT >= {PLUGIN_OVERRIDE_SINCE})"
+            )
+        notes.append(note)
+    return notes
+
+
 class CheckOnnx:
     """The validate stage.
 
@@ -208,6 +251,7 @@ class CheckOnnx:
             report.shape_inference_error = str(exc).strip().splitlines()[0]
         report.training_leftovers = _training_leftovers(model)
         self._coverage(model, table, version, specs, report)
+        report.notes.extend(shadowed_native_ops(model, table, version, specs))
         if self.ask_parser:
             self._ask_parser(path, model, table, version, report)
         return report
