@@ -138,3 +138,22 @@ def test_compile_fullgraph_runs_the_op(name):
         xs = make(n)
         for got, expected in zip(_outputs(compiled(*xs)), _outputs(model(*xs)), strict=True):
             torch.testing.assert_close(got, expected)
+
+
+def test_an_op_without_fake_registers_and_says_what_to_write_when_traced():
+    import dataclasses
+
+    from trt_pdk.errors import UserError
+    from trt_pdk.spec import TorchOp
+
+    spec = dataclasses.replace(get_spec("RMSNorm"), torch_op=TorchOp("rms_norm_without_fake"))
+    op = torch_ops.register(spec)
+    x, w = torch.randn(2, 4), torch.randn(4)
+    torch.testing.assert_close(op(x, w), spec.reference(x, w))  # eager runs the reference
+
+    class Model(torch.nn.Module):
+        def forward(self, a, b):
+            return op(a, b)
+
+    with pytest.raises(UserError, match=r"has no `fake`.*new_empty"):
+        torch.export.export(Model(), (x, w))

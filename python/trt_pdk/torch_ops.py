@@ -187,16 +187,16 @@ def run_native_cuda(
 
 def _fake_impl(spec: PluginSpec):
     fake = spec.torch_op.fake
-    if fake is None:
-        raise UserError(
-            f"{spec.name}: TorchOp({spec.torch_op.name!r}) has no `fake`. Give it a function "
-            f"`fake(*inputs, **attrs)` that returns empty tensors of the output shapes and dtypes "
-            f"(e.g. `x.new_empty(x.shape)`; a data-dependent size is "
-            f"`torch.library.get_ctx().new_dynamic_size()`): torch.compile, torch.export and the "
-            f"ONNX export trace the op through it, never through the reference"
-        )
 
     def impl(*args: Any, **kwargs: Any) -> Any:
+        if fake is None:  # raised when the op is traced, so other ops still register and trace
+            raise UserError(
+                f"{spec.name}: TorchOp({spec.torch_op.name!r}) has no `fake`. Give it a function "
+                f"`fake(*inputs, **attrs)` returning empty tensors of the output shapes and dtypes "
+                f"(e.g. `x.new_empty(x.shape)`; a data-dependent size is "
+                f"`torch.library.get_ctx().new_dynamic_size()`): torch.compile, torch.export and "
+                f"the ONNX export trace the op through it, never through the reference"
+            )
         tensors, attrs = _split(spec, args, kwargs)
         out = fake(*tensors, **spec.resolve_attrs(attrs))
         return _wrap(spec, list(out) if isinstance(out, tuple | list) else [out])
