@@ -31,6 +31,8 @@ function(pdk_add_python_module target)
   if(PDK_WITH_TENSORRT AND ARG_LIBRARY_BASENAME)
     set(plugin_library "lib${ARG_LIBRARY_BASENAME}_trt${PDK_TRT_MAJOR}.so")
   endif()
+  # A list ("80-real;90") would split the definition in two: the module reports "80-real,90".
+  string(REPLACE ";" "," cuda_archs "${CMAKE_CUDA_ARCHITECTURES}")
   target_compile_definitions(${target} PRIVATE
     PDK_MODULE_NAME=${target}
     PDK_VERSION="${ARG_VERSION}"
@@ -38,6 +40,6 @@ function(pdk_add_python_module target)
     PDK_PLUGIN_LIBRARY="${plugin_library}"
     PDK_PLUGIN_NAMESPACE="${ARG_NAMESPACE}"
     PDK_CUDA_VERSION="${CMAKE_CUDA_COMPILER_VERSION}"
-    PDK_CUDA_ARCHS="${CMAKE_CUDA_ARCHITECTURES}")
+    PDK_CUDA_ARCHS="${cuda_archs}")
   install(TARGETS ${target} LIBRARY DESTINATION ${ARG_INSTALL_DIR})
 endfunction()

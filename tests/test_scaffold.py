@@ -20,7 +20,7 @@ import pytest
 import tomllib
 
 from trt_pdk.errors import UserError
-from trt_pdk.scaffold import check_options, next_commands, package_from_template
+from trt_pdk.scaffold import check_options, missing_build_tools, next_commands, package_from_template
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "cookiecutter"
@@ -121,6 +121,7 @@ def test_names_derive_consistently(tmp_path):
         "soft_clip.cu",
         "spec.py",
         "onnx_function.py",
+        "pattern.py",
         "README.md",
         "test_soft_clip.py",
     }
@@ -142,7 +143,7 @@ def test_names_derive_consistently(tmp_path):
     assert "find_package(trt_pdk" in cmake
     assert "OP soft_clip::SoftClip HEADER soft_clip/soft_clip.h" in cmake
     assert "LIBRARY_BASENAME soft_clip_plugins" in cmake
-    assert "PYTHON spec.py onnx_function.py" in cmake
+    assert "PYTHON spec.py onnx_function.py pattern.py" in cmake
     header = (op / "soft_clip.h").read_text()
     assert "namespace soft_clip {" in header
     assert "struct SoftClip : pdk::OpDefaults, pdk::FloatSameAsFirstInput<SoftClip> {" in header
@@ -261,9 +262,30 @@ def test_check_options_derives_names_once():
 def test_next_commands_name_the_folder(tmp_path):
     folder = tmp_path / "soft_clip"
     commands = next_commands("SoftClip", folder)
-    assert commands[0].startswith("pip install --no-build-isolation ")
-    assert commands[0].endswith("soft_clip")
-    assert commands[1] == "trt-pdk test SoftClip"
+    assert missing_build_tools() == []  # the kit's dependencies bring them
+    assert commands[0].startswith("pip install --no-build-isolation '")
+    assert commands[0].endswith("soft_clip[test]'")
+    assert commands[1:3] == ["trt-pdk list", "trt-pdk test SoftClip"]
+    assert commands[3].startswith("cd ") and commands[3].endswith("soft_clip && pytest")
+
+
+def test_next_commands_install_a_missing_build_tool_first(tmp_path, monkeypatch):
+    from importlib import metadata
+
+    real_version = metadata.version
+
+    def version(name):
+        if name == "cmake":
+            return "3.31.6"
+        if name == "ninja":
+            raise metadata.PackageNotFoundError(name)
+        return real_version(name)
+
+    monkeypatch.setattr(metadata, "version", version)
+    assert missing_build_tools() == ["cmake>=4.0", "ninja>=1.10"]
+    commands = next_commands("SoftClip", tmp_path / "soft_clip")
+    assert commands[0] == "pip install 'cmake>=4.0' 'ninja>=1.10'"
+    assert commands[1].startswith("pip install --no-build-isolation ")
 
 
 def test_cli_prints_the_package_folder_last(cli, tmp_path):

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import itertools
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -238,16 +240,56 @@ def package_from_template(
     return target.resolve()
 
 
+# What `pip install --no-build-isolation <package>` needs in the environment besides the kit
+# itself: the kit declares them as dependencies (pyproject.toml), so only an environment where
+# they were removed or downgraded lacks them.
+BUILD_TOOLS = {"scikit-build-core": (0, 10), "pybind11": (2, 12), "cmake": (4, 0), "ninja": (1, 10)}
+
+
+def _release(version: str) -> tuple[int, ...]:
+    parts = []
+    for piece in version.split("."):
+        digits = "".join(itertools.takewhile(str.isdigit, piece))
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+def missing_build_tools() -> list[str]:
+    """Requirements (``"cmake>=4.0"``) of a plugin package's build that this environment lacks."""
+    missing = []
+    for name, minimum in BUILD_TOOLS.items():
+        requirement = f"{name}>={'.'.join(map(str, minimum))}"
+        try:
+            if _release(metadata.version(name)) < minimum:
+                missing.append(requirement)
+        except metadata.PackageNotFoundError:
+            missing.append(requirement)
+    return missing
+
+
 def next_commands(name: str, folder: Path) -> list[str]:
-    """The three commands that build, list-test and unit-test a new package."""
+    """The commands that build a new package, list it, run the kit's tests and its own tests.
+
+    They work verbatim in an environment holding the kit and its dependencies (a missing
+    build tool adds the ``pip install`` that brings it, first). The package installs with its
+    ``test`` extra (pytest, torch, onnxruntime), which ``trt-pdk test`` and ``pytest`` need.
+    """
     try:
         shown = os.path.relpath(folder)
     except ValueError:
         shown = str(folder)
     if not shown.startswith((".", os.sep)):
         shown = f".{os.sep}{shown}"
+    commands = []
+    missing = missing_build_tools()
+    if missing:
+        commands.append(f"pip install {' '.join(shlex.quote(r) for r in missing)}")
     return [
-        f"pip install --no-build-isolation {shown}",
+        *commands,
+        f"pip install --no-build-isolation {shlex.quote(shown + '[test]')}",
+        "trt-pdk list",
         f"trt-pdk test {name}",
-        f"cd {shown} && pytest",
+        f"cd {shlex.quote(shown)} && pytest",
     ]

@@ -1,6 +1,8 @@
 """``trt-pdk new NAME``: scaffold a standalone plugin package from the kit's template.
 
-Prints what was created, the next three commands, and the package folder as the last line.
+Prints what was created, the next commands (build and install, list, test, the package's own
+tests; first the ``pip install`` of any build tool this environment lacks), and the package
+folder as the last line.
 """
 
 from __future__ import annotations
