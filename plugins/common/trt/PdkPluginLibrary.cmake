@@ -43,7 +43,8 @@ function(pdk_add_plugin_library target)
   set(kit_version "${trt_pdk_VERSION}")
   set(cuda_archs "")
   if(PDK_WITH_CUDA)
-    set(cuda_archs "${CMAKE_CUDA_ARCHITECTURES}")
+    # Joined with ',': a ';' list would split the compile definition in two.
+    string(REPLACE ";" "," cuda_archs "${CMAKE_CUDA_ARCHITECTURES}")
   endif()
   set(definitions
     PDK_PLUGIN_NAMESPACE="${ARG_NAMESPACE}"

@@ -19,7 +19,7 @@ namespace {
 std::vector<std::string> splitList(const std::string& list) {
   std::vector<std::string> out;
   std::stringstream ss(list);
-  for (std::string item; std::getline(ss, item, ';');)
+  for (std::string item; std::getline(ss, item, ',');)
     if (!item.empty()) out.push_back(item);
   return out;
 }
