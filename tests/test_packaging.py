@@ -219,7 +219,10 @@ expected = np.logaddexp(0.0, x.astype(np.float64) * attrs["alpha"])
 handles = [ctypes.CDLL(str(p)) for p in (resources.files("redist_clip") / "lib").iterdir()]
 with open("/proc/self/maps") as maps:
     mapped = sorted({line.split()[-1] for line in maps if ".so" in line})
-report = {"max_err": float(np.abs(y - expected).max()), "torch": "torch" in sys.modules}
+from trt_pdk.native import library_info, plugin_libraries
+facts = {m: library_info(p) for m, p in plugin_libraries("redist_clip").items()}
+built = {m: (f["tensorrt_version"], f["cuda_archs"]) for m, f in facts.items()}
+report = {"max_err": float(np.abs(y - expected).max()), "torch": "torch" in sys.modules, "built": built}
 print(json.dumps({**report, "mapped": mapped}))
 """
 
@@ -281,6 +284,11 @@ def test_redistributable_wheel_for_two_archs_and_both_tensorrt_majors(tmp_path, 
     finally:
         _run([python, "-m", "pip", "uninstall", "-y", "-q", "redist-clip"], tmp_path, fresh_env)
     assert report["max_err"] < 1e-4 and not report["torch"], report
+    # The facts each library carries (its .trt_pdk_info section): its TensorRT and the archs.
+    assert {m: (v.split(".")[0], archs) for m, (v, archs) in report["built"].items()} == {
+        "10": ("10", ["80-real", "90"]),
+        "11": ("11", ["80-real", "90"]),
+    }, report["built"]
     loaded = [m for m in report["mapped"] if "redist_clip" in m]
     assert {Path(m).name for m in loaded} >= set(libraries), loaded
     assert not [m for m in report["mapped"] if CUDA_LIBRARIES.search(Path(m).name)], report["mapped"]
