@@ -368,3 +368,81 @@ def test_skip_names_a_stage(tmp_path):
     path = _write(tmp_path, BASE + "skip: [serve, perfs]\n")
     with pytest.raises(UserError, match=r"skip: 'perfs' is not a stage; stages: export, check"):
         load_config(path)
+
+
+def _two_input_model(path: Path) -> Path:
+    """x [batch, seq, 4] float and ids [batch, seq] int64 -> y = x * ids (broadcast)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [
+            helper.make_node("Cast", ["ids"], ["f"], to=TensorProto.FLOAT),
+            helper.make_node("Unsqueeze", ["f", "axis"], ["g"]),
+            helper.make_node("Mul", ["x", "g"], ["y"]),
+        ],
+        "two",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq", 4]),
+            helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "seq"]),
+        ],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "seq", 4])],
+        [onnx.numpy_helper.from_array(np.array([2], np.int64), "axis")],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), str(path))
+    return path
+
+
+def test_verify_golden_inputs_come_from_the_execution_layer(tmp_path):
+    """The traffic's most common shape with the option's batch, seeded, bounded in size."""
+    from trt_pdk.execution import model_inputs, random_inputs
+    from trt_pdk.onnx_stages._model import load_onnx
+    from trt_pdk.pipeline.stage import StageContext
+    from trt_pdk.pipeline.stages.verify import VerifyOptions, request_inputs
+
+    _two_input_model(tmp_path / "cpu.onnx")
+    ctx = StageContext(tmp_path, tmp_path, "t", sources={"traffic": tmp_path / "traffic.jsonl"})
+    request = {"x": [1, 5, 4], "ids": [1, 5]}
+    got = request_inputs(ctx, "cpu.onnx", request, VerifyOptions(batch=3, seed=7))
+    assert {k: list(v.shape) for k, v in got.items()} == {"x": [3, 5, 4], "ids": [3, 5]}
+    tensors = model_inputs(load_onnx(tmp_path / "cpu.onnx"))
+    same = random_inputs(tensors, shapes={"x": [3, 5, 4], "ids": [3, 5]}, seed=7)
+    assert all(np.array_equal(got[k], same[k]) and got[k].dtype == same[k].dtype for k in same)
+    with pytest.raises(UserError, match=r"over the 0\.0001 MiB limit.*Lower `verify: batch:`.*max_input_mib"):
+        request_inputs(ctx, "cpu.onnx", request, VerifyOptions(batch=3, max_input_mib=1e-4))
+    with pytest.raises(UserError, match=r"traffic\.jsonl has no shapes for the model input 'ids'"):
+        request_inputs(ctx, "cpu.onnx", {"x": [1, 5, 4]}, VerifyOptions())
+
+
+def test_verify_reference_is_the_execution_layers_torch_runner(tmp_path):
+    import torch
+
+    from trt_pdk.execution import TorchRunner
+    from trt_pdk.pipeline.stages.export import ExportResult
+    from trt_pdk.pipeline.stages.verify import torch_reference
+
+    (tmp_path / "scale.py").write_text(
+        "import torch\n\n\nclass Scale(torch.nn.Module):\n    def forward(self, x, ids):\n"
+        "        return x * ids.unsqueeze(2).float()\n\n\ndef factory():\n"
+        "    return Scale(), (torch.ones(1, 2, 4), torch.ones(1, 2, dtype=torch.long))\n"
+    )
+    export = ExportResult(
+        model="e.onnx",
+        plain="p.onnx",
+        factory=f"{tmp_path / 'scale.py'}:factory",
+        checkpoint=None,
+        nodes=3,
+        ops={},
+        plain_nodes=3,
+        plain_ops={},
+        opset=18,
+        inputs=[],
+        outputs=[],
+    )
+    reference = torch_reference(export, ["x", "ids"], ["y"])
+    assert isinstance(reference, TorchRunner)
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    ids = np.array([[0, 1, 2], [3, 0, 1]], np.int64)
+    (y,) = reference({"ids": ids, "x": x}).values()  # fed by name, not by dict order
+    np.testing.assert_array_equal(y, x * ids[:, :, None])
+    assert torch.__version__ in reference.engine

@@ -21,6 +21,7 @@ from trt_pdk.errors import UserError
 from trt_pdk.execution.limits import DEFAULT_MAX_INPUT_MIB, MAX_INPUT_FLAG
 
 DEFAULT_RANGE = (1, 4)
+NARROW_DIMS = "Narrow the dynamic ranges (--dim)"
 
 
 @dataclass(frozen=True)
@@ -119,8 +120,13 @@ def check_input_bytes(
     dtypes: Mapping[str, np.dtype],
     max_input_mib: float = DEFAULT_MAX_INPUT_MIB,
     flag: str = MAX_INPUT_FLAG,
+    narrow: str = NARROW_DIMS,
 ) -> int:
-    """Total bytes of the tensors; UserError before any allocation when past the limit."""
+    """Total bytes of the tensors; UserError before any allocation when past the limit.
+
+    `flag` names how the limit is raised, `narrow` how the shapes are made smaller (the
+    error's two ways out).
+    """
     total, largest = 0, ("", [], 0)
     for name, shape in shapes.items():
         if any(int(d) < 0 for d in shape):
@@ -135,7 +141,7 @@ def check_input_bytes(
         raise UserError(
             f"the generated inputs would take {_mib(total)}, over the {max_input_mib:g} MiB limit; the "
             f"largest is {name!r} with shape {shape} ({np.dtype(dtypes[name]).name}, {_mib(nbytes)}). "
-            f"Narrow the dynamic ranges (--dim) or raise the limit with {flag} if the machine has the "
+            f"{narrow} or raise the limit with {flag} if the machine has the "
             f"memory (the model's activations need more on top)."
         )
     return total
@@ -164,6 +170,7 @@ def random_inputs(
     high: int = 4,
     max_input_mib: float = DEFAULT_MAX_INPUT_MIB,
     flag: str = MAX_INPUT_FLAG,
+    narrow: str = NARROW_DIMS,
 ) -> dict[str, np.ndarray]:
     """Seeded random arrays for `tensors`.
 
@@ -173,10 +180,10 @@ def random_inputs(
         shapes: explicit shapes per tensor name; win over `dims`.
         seed: the generator's seed; same seed, same arrays.
         low / high: integer range ``[low, high)``.
-        max_input_mib: refuse (UserError naming `flag`) past this many MiB in total.
+        max_input_mib: refuse (UserError naming `flag` and `narrow`) past this many MiB in total.
     """
     concrete = concrete_shapes(tensors, dims=dims, shapes=shapes)
-    check_input_bytes(concrete, {t.name: t.dtype for t in tensors}, max_input_mib, flag)
+    check_input_bytes(concrete, {t.name: t.dtype for t in tensors}, max_input_mib, flag, narrow)
     rng = np.random.default_rng(seed)
     out = {}
     for t in tensors:
