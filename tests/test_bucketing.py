@@ -136,3 +136,19 @@ def test_the_ensemble_files_wire_pad_model_unpad(tmp_path):
     assert "m_bucketed" in tc.config_to_text(ens)
     # Writing again with the same plan is a no-op on the version folders.
     assert bk.write_bucketing(tmp_path / "deploy", "m", plan) == names
+
+
+def test_timing_stops_doubling_before_the_input_limit(tmp_path):
+    model = _seq_model(tmp_path / "m.onnx", mix_over_seq=False)
+    # The smallest request [1, 1, 16] is 64 bytes; a 1/1024 MiB limit (1 KiB) allows 16 rows.
+    cost = bk.time_model(model, TRAFFIC, largest_elements=1e9, budget_s=60, max_input_mib=1 / 1024)
+    assert cost["elements"][-1] == 16 * WIDTH, cost["elements"]
+
+
+def test_padding_past_the_input_limit_is_refused_before_allocating(tmp_path):
+    from trt_pdk.errors import UserError
+
+    model = _seq_model(tmp_path / "m.onnx", mix_over_seq=False)
+    # The requests fit in 4 KiB; padded to seq 10_000 one would take 625 KiB.
+    with pytest.raises(UserError, match=r"bucket edge 10000 .*--max-input-mib"):
+        bk.check_padding(model, TRAFFIC, "x", 1, [10_000], max_input_mib=0.5)

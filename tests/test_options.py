@@ -125,7 +125,15 @@ def test_perf_defaults_agree_between_cli_and_yaml(tmp_path):
     (tmp_path / "p.yaml").write_text("name: t\ntraffic: t.jsonl\nmodel: {factory: m.py:f}\n")
     from_yaml = options_from_section(load_config(tmp_path / "p.yaml").perf)
     args = _subparser(["perf"]).parse_args(["--model", "m", "--run-dir", "r", "--traffic", "t.jsonl"])
-    for name in ("concurrency", "duration", "protocol", "instance_counts", "max_queue_delays_us"):
+    shared = (
+        "concurrency",
+        "duration",
+        "protocol",
+        "instance_counts",
+        "max_queue_delays_us",
+        "max_input_mib",
+    )
+    for name in shared:
         flag = {"max_queue_delays_us": "max_queue_delays"}.get(name, name)
         cli = getattr(args, flag)
         if name in ("instance_counts", "max_queue_delays_us"):  # comma lists on the command line

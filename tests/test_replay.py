@@ -110,3 +110,17 @@ def test_a_config_over_the_p99_limit_never_wins():
     assert exhaustive.best.point == {"instance_count": 2, "delay": 100}
     assert quick.best.point == exhaustive.best.point
     assert all(c.feasible == (c.result["p99_ms"] <= 52) for c in quick.candidates)
+
+
+def test_a_request_past_the_input_limit_is_refused_naming_the_log(tmp_path):
+    import numpy as np
+
+    from trt_pdk.triton.replay import payloads
+
+    log = tmp_path / "t.jsonl"
+    log.write_text('{"x": [1, 8], "count": 3}\n{"x": [1, 1048576], "count": 1}\n')
+    traffic = replay_traffic(log)
+    small = payloads(traffic, {"x": np.dtype("float32")}, max_input_mib=4.5)
+    assert [list(p["x"].shape) for p in small] == [[1, 8], [1, 1048576]]
+    with pytest.raises(UserError, match=r"over the 2 MiB limit.*t\.jsonl logs the request .*--max-input-mib"):
+        payloads(traffic, {"x": np.dtype("float32")}, max_input_mib=2)

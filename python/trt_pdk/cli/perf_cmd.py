@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from trt_pdk.errors import UserError
+from trt_pdk.execution.limits import add_max_input_flag
 
 
 def register(subparsers) -> None:
@@ -38,6 +39,7 @@ def register(subparsers) -> None:
     p.add_argument("--no-bucketing", action="store_true", help="do not plan or try shape bucketing")
     p.add_argument("--instance-counts", default="1,2", help="instance counts to search (comma list)")
     p.add_argument("--max-queue-delays", default="100,500,2000", help="batcher delays to search, us")
+    add_max_input_flag(p)
     p.set_defaults(func=_perf)
 
 
@@ -61,6 +63,7 @@ def _perf(args) -> int:
         bucketing=not args.no_bucketing,
         instance_counts=_numbers(args.instance_counts, int, "--instance-counts"),
         max_queue_delays_us=_numbers(args.max_queue_delays, int, "--max-queue-delays"),
+        max_input_mib=args.max_input_mib,
     )
     state = read_state(args.run_dir)
     if state is not None and not pid_alive(state.pid):

@@ -39,6 +39,7 @@ import numpy as np
 
 from trt_pdk._fs import atomic_directory, write_text_atomic
 from trt_pdk.errors import UserError
+from trt_pdk.execution.limits import DEFAULT_MAX_INPUT_MIB
 from trt_pdk.triton import config as tc
 
 BUCKETING_MODEL = Path(__file__).parent / "python_model" / "bucketing.py"
@@ -87,12 +88,10 @@ class BucketPlan:
 
 
 def _session(onnx_path: Path):
-    import onnxruntime as ort
+    from trt_pdk.execution import onnxruntime_session
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    # One thread: time_model's cost curve is per execution, not spread over the cores.
+    return onnxruntime_session(onnx_path, intra_op_threads=1)
 
 
 def _dim_names(onnx_path: Path) -> tuple[dict, dict, dict]:
@@ -116,15 +115,33 @@ def _dim_names(onnx_path: Path) -> tuple[dict, dict, dict]:
     return names(model.graph.input), names(model.graph.output), dtypes
 
 
-def _feeds(inputs, shape, dtypes, rng) -> dict[str, np.ndarray]:
-    out = {}
-    for name, dims in zip(inputs, shape, strict=True):
-        dtype = dtypes[name]
-        if dtype.kind == "f":
-            out[name] = rng.standard_normal(dims).astype(dtype)
-        else:
-            out[name] = rng.integers(0, 4, dims).astype(dtype)
-    return out
+def _feeds(traffic, shape, dtypes, seed: int, max_input_mib: float) -> dict[str, np.ndarray]:
+    """Seeded inputs of one traffic shape (the execution layer's generator and limit)."""
+    from trt_pdk.execution import TensorInfo, random_inputs
+
+    return random_inputs(
+        [TensorInfo(n, dtypes[n], ()) for n in traffic.inputs],
+        shapes=dict(zip(traffic.inputs, shape, strict=True)),
+        seed=seed,
+        max_input_mib=max_input_mib,
+        narrow=f"The traffic log has shape {list(map(list, shape))}: fix the log",
+    )
+
+
+def _check_padded_bytes(feeds: dict, axes: list, edge: int, max_input_mib: float) -> None:
+    """The padded copies count against the same limit as the generated inputs."""
+    from trt_pdk.execution import check_input_bytes
+
+    shapes = {n: list(a.shape) for n, a in feeds.items()}
+    for n, a in axes:
+        shapes[n][a] = edge
+    check_input_bytes(
+        shapes,
+        {n: a.dtype for n, a in feeds.items()},
+        max_input_mib,
+        narrow=f"Padded to the bucket edge {edge} planned from the traffic, they grow: turn bucketing off "
+        "(--no-bucketing)",
+    )
 
 
 def _pad(arr: np.ndarray, axis: int, size: int) -> np.ndarray:
@@ -156,11 +173,13 @@ def check_padding(
     rtol: float = 1e-4,
     max_cases: int = 6,
     seed: int = 0,
+    max_input_mib: float = DEFAULT_MAX_INPUT_MIB,
 ) -> AxisCheck:
     """Pads ``name[axis]`` (and its tied axes) on real traffic shapes and compares the outputs.
 
     The cases are the most frequent logged shapes that a bucket edge would pad, each padded
     to its own edge and to the largest edge, so both the usual and the worst padding run.
+    Inputs come from the execution layer's generator, refused past ``max_input_mib``.
     """
     onnx_path = Path(onnx_path)
     in_dims, out_dims, dtypes = _dim_names(onnx_path)
@@ -184,14 +203,14 @@ def check_padding(
         return check
     session = _session(onnx_path)
     out_names = [o.name for o in session.get_outputs()]
-    rng = np.random.default_rng(seed)
     worst, cases = 0.0, 0
-    for shape in shapes:
+    for k, shape in enumerate(shapes):
         size = shape[i][axis]
-        feeds = _feeds(traffic.inputs, shape, dtypes, rng)
+        feeds = _feeds(traffic, shape, dtypes, seed + k, max_input_mib)
         ref = dict(zip(out_names, session.run(out_names, feeds), strict=True))
         targets = sorted({next(e for e in edges if e >= size), max(edges)} - {size})
         for edge in targets:
+            _check_padded_bytes(feeds, [[name, axis], *tied], edge, max_input_mib)
             padded = dict(feeds)
             for n, a in [[name, axis], *tied]:
                 padded[n] = _pad(padded[n], a, edge)
@@ -225,14 +244,22 @@ def check_padding(
     return check
 
 
-def time_model(onnx_path: str | Path, traffic, *, largest_elements: float, budget_s: float = 1.5) -> dict:
+def time_model(
+    onnx_path: str | Path,
+    traffic,
+    *,
+    largest_elements: float,
+    budget_s: float = 1.5,
+    max_input_mib: float = DEFAULT_MAX_INPUT_MIB,
+) -> dict:
     """Seconds per run of the graph against elements per run, timed on one thread.
 
     The smallest logged request is run with its batch dim doubled until a run holds
     ``largest_elements`` (the biggest execution the buckets may form) or the time budget is
     spent; each point is the best of 3. Between points the cost is interpolated linearly,
     which keeps what a straight line would lose: a weight-bound graph costs about the same
-    for 1 and 16 rows.
+    for 1 and 16 rows. The doubling also stops before the inputs would pass
+    ``max_input_mib`` (the curve is extended linearly beyond its last point).
     """
     onnx_path = Path(onnx_path)
     _, _, dtypes = _dim_names(onnx_path)
@@ -240,12 +267,12 @@ def time_model(onnx_path: str | Path, traffic, *, largest_elements: float, budge
     out_names = [o.name for o in session.get_outputs()]
     sizes = [sum(math.prod(s) for s in shape) for shape in traffic.shapes]
     smallest = traffic.shapes[int(np.argmin(sizes))]
-    rng = np.random.default_rng(0)
+    row_bytes = sum(math.prod(s) * dtypes[n].itemsize for n, s in zip(traffic.inputs, smallest, strict=True))
     elements, seconds = [], []
     spent, rows = 0.0, 1
     while True:
         shape = tuple((rows * s[0], *s[1:]) for s in smallest)
-        feeds = _feeds(traffic.inputs, shape, dtypes, rng)
+        feeds = _feeds(traffic, shape, dtypes, len(elements), max_input_mib)
         best = math.inf
         for _ in range(3):
             t0 = time.perf_counter()
@@ -255,6 +282,8 @@ def time_model(onnx_path: str | Path, traffic, *, largest_elements: float, budge
         elements.append(float(sum(math.prod(s) for s in shape)))
         seconds.append(best)
         if elements[-1] >= largest_elements or spent > budget_s or rows >= 1 << 16:
+            break
+        if 2 * rows * row_bytes > max_input_mib * 2**20:
             break
         rows *= 2
     return {"elements": elements, "seconds": seconds}
@@ -378,13 +407,15 @@ def plan_bucketing(
     max_batch_size: int,
     concurrency: int = 16,
     server_compute_s: float | None = None,
+    max_input_mib: float = DEFAULT_MAX_INPUT_MIB,
 ) -> BucketPlan:
     """Checks each dynamic non-batch axis of the traffic, plans edges on those that pass.
 
     ``server_compute_s``: the server's mean compute time per request of this traffic
     without batching (Triton's ``nv_inference_compute_infer_duration_us`` over a baseline
     replay); what it exceeds the graph's own timed cost by is the per-execution serving
-    overhead that batching saves. None: the graph's time only.
+    overhead that batching saves. None: the graph's time only. ``max_input_mib`` bounds
+    the inputs generated to check and time the graph (``--max-input-mib``).
     """
     plan = BucketPlan(model)
     if max_batch_size <= 0:
@@ -401,7 +432,7 @@ def plan_bucketing(
         plan.reason = "every logged request has the same non-batch dims: nothing to bucket"
         return plan
     largest = max(sum(math.prod(x) for x in s) / s[0][0] for s in traffic.shapes) * max_batch_size
-    cost = time_model(onnx_path, traffic, largest_elements=largest)
+    cost = time_model(onnx_path, traffic, largest_elements=largest, max_input_mib=max_input_mib)
     if server_compute_s is not None:
         graph_s = sum(
             float(c) / traffic.total * _run_seconds(cost, sum(math.prod(x) for x in shape))
@@ -412,7 +443,7 @@ def plan_bucketing(
         edges, estimate = plan_edges(
             traffic, name, axis, profiles, cost, concurrency=concurrency, max_batch=max_batch_size
         )
-        check = check_padding(onnx_path, traffic, name, axis, edges)
+        check = check_padding(onnx_path, traffic, name, axis, edges, max_input_mib=max_input_mib)
         plan.checks.append(check)
         if check.safe:
             plan.axes.append(

@@ -34,6 +34,7 @@ import numpy as np
 
 from trt_pdk._fs import write_text_atomic
 from trt_pdk.errors import UserError
+from trt_pdk.execution.limits import DEFAULT_MAX_INPUT_MIB
 from trt_pdk.triton import config as tc
 from trt_pdk.triton.loadgen import Target
 from trt_pdk.triton.repository import validate_repository
@@ -58,6 +59,8 @@ class PerfOptions:
         recheck: measure baseline and winner again, back to back (default True).
         per_band: replay each band alone for baseline and winner (default True).
         budget_s: the search stops starting candidates after this many seconds (default 75).
+        max_input_mib: generated request tensors (one request) and the inputs bucketing
+            checks and times the graph on are refused past this many MiB (default 1024).
     """
 
     concurrency: int = 16
@@ -73,6 +76,7 @@ class PerfOptions:
     recheck: bool = True
     per_band: bool = True
     budget_s: float = 75.0
+    max_input_mib: float = DEFAULT_MAX_INPUT_MIB
 
     def __post_init__(self) -> None:
         def need(ok: bool, what: str) -> None:
@@ -108,6 +112,7 @@ class PerfOptions:
         )
         need(self.min_gain >= 0, f"min_gain must be >= 0, got {self.min_gain!r}.")
         need(self.budget_s > 0, f"budget_s must be > 0, got {self.budget_s!r}.")
+        need(self.max_input_mib > 0, f"max_input_mib must be > 0 MiB, got {self.max_input_mib!r}.")
 
 
 def _describe(cfg) -> dict:
@@ -222,6 +227,7 @@ class _Session:
             self.dtypes,
             concurrency=self.options.concurrency,
             duration=self.options.duration,
+            max_input_mib=self.options.max_input_mib,
         )
         # The model's own batching, also behind the ensemble.
         r["avg_batch"] = r["server"].get(self.model, {}).get("avg_batch")
@@ -231,7 +237,13 @@ class _Session:
         from trt_pdk.triton.replay import replay_open
 
         self.load(point)
-        r = replay_open(self.target(point), self.traffic, self.dtypes, speed=self.options.speed)
+        r = replay_open(
+            self.target(point),
+            self.traffic,
+            self.dtypes,
+            speed=self.options.speed,
+            max_input_mib=self.options.max_input_mib,
+        )
         r["avg_batch"] = r["server"].get(self.model, {}).get("avg_batch")
         return r
 
@@ -256,6 +268,7 @@ def _bucketing(session, *, repository, traffic, onnx_path: Path, base: dict, opt
         max_batch_size=session.file_cfg.max_batch_size,
         concurrency=options.concurrency,
         server_compute_s=compute_us / 1e6 if compute_us else None,
+        max_input_mib=options.max_input_mib,
     )
     if plan.enabled:
         for name in bk.write_bucketing(repository, session.model, plan):

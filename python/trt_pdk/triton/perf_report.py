@@ -36,6 +36,7 @@ def options_from_section(section) -> PerfOptions:
         # The main job gives perf 120 s: the search stops starting candidates at 45 s, which
         # leaves the paired re-measure and the per-band replays their time.
         budget_s=float(getattr(section, "budget_s", 45.0)),
+        max_input_mib=float(section.max_input_mib),
     )
 
 

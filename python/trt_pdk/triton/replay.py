@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from trt_pdk.errors import UserError
+from trt_pdk.execution.limits import DEFAULT_MAX_INPUT_MIB
 from trt_pdk.triton import loadgen
 from trt_pdk.triton.loadgen import Target
 
@@ -162,37 +163,26 @@ def _band_name(index: int, profile: dict) -> str:
 
 
 def payloads(
-    traffic: ReplayTraffic, dtypes: dict[str, np.dtype], seed: int = 0
+    traffic: ReplayTraffic,
+    dtypes: dict[str, np.dtype],
+    seed: int = 0,
+    max_input_mib: float = DEFAULT_MAX_INPUT_MIB,
 ) -> list[dict[str, np.ndarray]]:
-    """One set of request tensors per distinct shape (random normal floats, small integers)."""
-    rng = np.random.default_rng(seed)
-    limit = 1 << 31
-    out = []
-    for shape in traffic.shapes:
-        if (
-            sum(
-                math.prod(s) * np.dtype(dtypes[n]).itemsize
-                for n, s in zip(traffic.inputs, shape, strict=True)
-            )
-            > limit
-        ):
-            raise UserError(
-                f"{traffic.source}: shape {shape_text(traffic.inputs, shape)} needs over 2 GiB per request; "
-                "the replay refuses to allocate it. Fix the log."
-            )
-        tensors = {}
-        for name, dims in zip(traffic.inputs, shape, strict=True):
-            dtype = np.dtype(dtypes[name])
-            if dtype.kind == "f":
-                tensors[name] = rng.standard_normal(dims).astype(dtype)
-            elif dtype.kind in "iu":
-                tensors[name] = rng.integers(0, 4, dims).astype(dtype)
-            elif dtype.kind == "b":
-                tensors[name] = rng.integers(0, 2, dims).astype(bool)
-            else:
-                raise UserError(f"input {name!r}: the replay cannot make {dtype} data.")
-        out.append(tensors)
-    return out
+    """One set of request tensors per distinct shape, from the execution layer's generator
+    (seeded; a request past ``max_input_mib`` is refused before it is allocated)."""
+    from trt_pdk.execution import TensorInfo, random_inputs
+
+    tensors = [TensorInfo(n, np.dtype(dtypes[n]), ()) for n in traffic.inputs]
+    return [
+        random_inputs(
+            tensors,
+            shapes=dict(zip(traffic.inputs, shape, strict=True)),
+            seed=seed + k,
+            max_input_mib=max_input_mib,
+            narrow=f"{traffic.source} logs the request {shape_text(traffic.inputs, shape)}: fix the log",
+        )
+        for k, shape in enumerate(traffic.shapes)
+    ]
 
 
 # --------------------------------------------------------------------------- measuring
@@ -375,6 +365,7 @@ def replay_closed(
     duration: float = 2.0,
     warmup_requests: int | None = None,
     max_passes: int = 20,
+    max_input_mib: float = DEFAULT_MAX_INPUT_MIB,
 ) -> dict:
     """Closed-loop replay: whole passes of ``traffic`` at ``concurrency`` clients.
 
@@ -391,7 +382,7 @@ def replay_closed(
         _closed(
             target,
             traffic,
-            payloads(traffic, dtypes),
+            payloads(traffic, dtypes, max_input_mib=max_input_mib),
             concurrency=concurrency,
             duration=duration,
             warmup=warm,
@@ -409,6 +400,7 @@ def replay_open(
     *,
     speed: float = 1.0,
     max_outstanding: int = 256,
+    max_input_mib: float = DEFAULT_MAX_INPUT_MIB,
 ) -> dict:
     """Open-loop replay of one pass on the log's clock, ``speed`` times faster (needs timestamps)."""
     if traffic.offsets is None:
@@ -418,7 +410,8 @@ def replay_open(
         )
     if not (speed > 0 and math.isfinite(speed)):
         raise UserError(f"the replay speed must be a positive number, got {speed}.")
-    result = asyncio.run(_open(target, traffic, payloads(traffic, dtypes), speed, max_outstanding))
+    requests = payloads(traffic, dtypes, max_input_mib=max_input_mib)
+    result = asyncio.run(_open(target, traffic, requests, speed, max_outstanding))
     loadgen._check_server(target, result)
     span = traffic.offsets[-1] / speed if traffic.offsets else 0.0
     return {

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trt_pdk.errors import UserError
+from trt_pdk.execution.limits import DEFAULT_MAX_INPUT_MIB
 from trt_pdk.options import option
 from trt_pdk.pipeline.stage import StageContext, StageResult
 from trt_pdk.pipeline.stages.profiles import ProfilesResult
@@ -57,6 +58,12 @@ class PerfOptions:
     min_gain: float = option(
         0.05, help="relative throughput gain at target_concurrency a tuning step must bring to be kept"
     )
+    max_input_mib: float = option(
+        DEFAULT_MAX_INPUT_MIB,
+        metavar="MIB",
+        help="refuse to generate request tensors (one request) or bucketing's check inputs larger than "
+        "this, before allocating them",
+    )
     p99_slack: float = option(
         0.10,
         help="how much worse than the best so far p99 may get in a kept step (never worse than baseline)",
@@ -74,6 +81,8 @@ class PerfOptions:
             out.append(("protocol", f"must be grpc or http, got {self.protocol!r}."))
         if any(r <= 0 for r in self.rates):
             out.append(("rates", f"must list rates > 0 requests/s: {self.rates}."))
+        if not self.max_input_mib > 0:
+            out.append(("max_input_mib", f"must be > 0 MiB, got {self.max_input_mib}."))
         if self.request_batch < 1:
             out.append(("request_batch", "must be >= 1."))
         for name in ("min_gain", "p99_slack"):
