@@ -25,10 +25,11 @@ COMMANDS = {
     "repository": ["triton", "repo"],
     "serve": ["triton", "serve"],
     "verify": ["triton", "verify"],
-    # `trt-pdk perf` replays a traffic log with its own flags (serving); its defaults are checked below.
+    # `trt-pdk perf` takes the serving side's PerfOptions (COMMAND_OPTIONS); the pipeline's
+    # section is converted to them (defaults compared below).
     "perf": None,
-    # deploy's options belong to trt_pdk.deploy, which declares its flags in deploy_cmd itself.
-    "deploy": None,
+    # deploy's options (trt_pdk.deploy.options); its Kubernetes group is in COMMAND_OPTIONS.
+    "deploy": ["deploy", "tensorrt"],
 }
 
 
@@ -44,43 +45,55 @@ def test_every_stage_has_a_command():
     assert set(COMMANDS) == {s.name for s in STAGES}
 
 
-CLI_STAGES = [s for s in STAGES if COMMANDS[s.name]]
+def _command_options() -> list[tuple[str, list[str], type]]:
+    from trt_pdk.deploy.options import KubernetesOptions
+    from trt_pdk.triton.perf_options import PerfOptions as ServingPerfOptions
+
+    stages = [(s.name, COMMANDS[s.name], s.options) for s in STAGES if COMMANDS[s.name]]
+    return [
+        *stages,
+        ("perf", ["perf"], ServingPerfOptions),
+        ("deploy-kubernetes", ["deploy", "tensorrt"], KubernetesOptions),
+        ("deploy-k8s", ["deploy", "k8s"], KubernetesOptions),
+    ]
 
 
-@pytest.mark.parametrize("stage", CLI_STAGES, ids=lambda s: s.name)
-def test_cli_flags_and_defaults_come_from_the_options(stage):
-    parser = _subparser(COMMANDS[stage.name])
+# (name, trt-pdk subcommand, the options class its flags come from)
+COMMAND_OPTIONS = _command_options()
+
+
+@pytest.mark.parametrize("name,words,options", COMMAND_OPTIONS, ids=[c[0] for c in COMMAND_OPTIONS])
+def test_cli_flags_and_defaults_come_from_the_options(name, words, options):
+    parser = _subparser(words)
     by_dest = {a.dest: a for a in parser._actions}
-    for f in option_fields(stage.options, "cli"):
+    for f in option_fields(options, "cli"):
         action = by_dest.get(f.name)
-        assert action is not None, f"{stage.name}: no flag for {f.name}"
+        assert action is not None, f"{name}: no flag for {f.name}"
         if f.metadata["positional"]:
             assert not action.option_strings
         else:
             assert flag_of(f) in action.option_strings, (f.name, action.option_strings)
-    hidden = {f.name for f in dataclasses.fields(stage.options)} - {
-        f.name for f in option_fields(stage.options, "cli")
-    }
-    assert not hidden & set(by_dest), f"{stage.name}: {hidden & set(by_dest)} are not command-line options"
+    hidden = {f.name for f in dataclasses.fields(options)} - {f.name for f in option_fields(options, "cli")}
+    assert not hidden & set(by_dest), f"{name}: {hidden & set(by_dest)} are not command-line options"
 
 
-@pytest.mark.parametrize("stage", CLI_STAGES, ids=lambda s: s.name)
-def test_cli_defaults_equal_the_dataclass_defaults(stage):
+@pytest.mark.parametrize("name,words,options", COMMAND_OPTIONS, ids=[c[0] for c in COMMAND_OPTIONS])
+def test_cli_defaults_equal_the_dataclass_defaults(name, words, options):
     """Parsing only the required arguments gives the options' defaults."""
-    parser = _subparser(COMMANDS[stage.name])
+    parser = _subparser(words)
     required = []
     for a in parser._actions:
         if a.required and a.option_strings:
             required += [a.option_strings[0], "/x" if a.type is not int else "1"]
         elif not a.option_strings and a.dest != "help" and not isinstance(a, argparse._SubParsersAction):
             required.append("a.onnx")
-    required += {"verify": ["--expected", "e.npz"], "repository": ["--onnx", "m.onnx"]}.get(stage.name, [])
+    required += {"verify": ["--expected", "e.npz"], "repository": ["--onnx", "m.onnx"]}.get(name, [])
     args = parser.parse_args(required)
-    got = options_from_args(stage.options, args)
-    for f in option_fields(stage.options, "cli"):
+    got = options_from_args(options, args)
+    for f in option_fields(options, "cli"):
         if f.metadata["positional"] or f.metadata["required"]:
             continue
-        assert getattr(got, f.name) == default_of(f), (stage.name, f.name)
+        assert getattr(got, f.name) == default_of(f), (name, f.name)
 
 
 def test_yaml_sections_are_the_stage_options():
@@ -119,12 +132,14 @@ def test_yaml_keys_and_defaults_come_from_the_options(stage, tmp_path):
 
 def test_perf_defaults_agree_between_cli_and_yaml(tmp_path):
     """`trt-pdk perf` and the pipeline's perf section run the same search by default."""
+    from trt_pdk.triton.perf_options import PerfOptions as ServingPerfOptions
     from trt_pdk.triton.perf_report import options_from_section
 
     (tmp_path / "t.jsonl").write_text('{"x": [1, 8]}\n')
     (tmp_path / "p.yaml").write_text("name: t\ntraffic: t.jsonl\nmodel: {factory: m.py:f}\n")
     from_yaml = options_from_section(load_config(tmp_path / "p.yaml").perf)
     args = _subparser(["perf"]).parse_args(["--model", "m", "--run-dir", "r", "--traffic", "t.jsonl"])
+    from_cli = options_from_args(ServingPerfOptions, args)
     shared = (
         "concurrency",
         "duration",
@@ -134,11 +149,7 @@ def test_perf_defaults_agree_between_cli_and_yaml(tmp_path):
         "max_input_mib",
     )
     for name in shared:
-        flag = {"max_queue_delays_us": "max_queue_delays"}.get(name, name)
-        cli = getattr(args, flag)
-        if name in ("instance_counts", "max_queue_delays_us"):  # comma lists on the command line
-            cli = [int(v) for v in cli.split(",")]
-        assert getattr(from_yaml, name) == cli, name
+        assert getattr(from_yaml, name) == getattr(from_cli, name), name
 
 
 def test_a_bad_value_is_named_by_its_flag_on_the_command_line():
@@ -154,3 +165,31 @@ def test_design_doc_stage_table_is_the_stage_table(repo):
         row = f"| `{s.name}` | `{s.section}` | {reads} | `{s.result.__name__}` |"
         assert row in text, f"docs/design.md lacks the row {row}"
     assert "../shared" not in (repo / "README.md").read_text()
+
+
+def test_perf_flags_parse_into_the_serving_options():
+    from trt_pdk.triton.perf_options import PerfOptions as ServingPerfOptions
+
+    base = ["--model", "m", "--run-dir", "r", "--traffic", "t.jsonl"]
+    flags = ["--instance-counts", "1,3", "--max-queue-delays", "50", "--no-bucketing", "--search", "none"]
+    args = _subparser(["perf"]).parse_args([*base, *flags, "--max-input-mib", "8"])
+    got = options_from_args(ServingPerfOptions, args)
+    assert (got.instance_counts, got.max_queue_delays_us, got.bucketing) == ([1, 3], [50], False)
+    assert (got.search, got.max_input_mib) == ("none", 8.0)
+    bad = _subparser(["perf"]).parse_args([*base, "--max-input-mib", "0"])
+    with pytest.raises(UserError, match=r"max_input_mib must be > 0 MiB"):
+        options_from_args(ServingPerfOptions, bad)
+
+
+def test_deploy_flags_parse_into_the_deploy_options():
+    from trt_pdk.cli.deploy_cmd import _options
+
+    parser = build_parser()
+    flags = ["--gpu-arch", "8.0", "--gpu-arch", "9.0", "--precision", "fp16", "--no-bundle-sources"]
+    kube = ["--replicas", "3", "--autoscale-metric", "inference_count", "--name", "svc"]
+    got = _options(parser.parse_args(["deploy", "tensorrt", "run", *flags, *kube]))
+    assert (got.gpu_archs, got.precision, got.bundle_sources) == (["8.0", "9.0"], "fp16", False)
+    k = got.kubernetes
+    assert (k.replicas, k.autoscale_metric, k.name, k.namespace) == (3, "inference_count", "svc", "default")
+    only_k8s = _options(parser.parse_args(["deploy", "k8s", "run", "--max-replicas", "9"]), tensorrt=False)
+    assert only_k8s.kubernetes.max_replicas == 9 and only_k8s.gpu_archs == []

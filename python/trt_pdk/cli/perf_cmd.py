@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 from trt_pdk.errors import UserError
-from trt_pdk.execution.limits import add_max_input_flag
+from trt_pdk.options import add_options, options_from_args
+from trt_pdk.triton.perf_options import PerfOptions
 
 
 def register(subparsers) -> None:
@@ -30,41 +32,19 @@ def register(subparsers) -> None:
     p.add_argument("--repository", type=Path, help="deployment folder (default: the running server's)")
     p.add_argument("--run-dir", type=Path, required=True, help="server run folder; perf.json goes here")
     p.add_argument("--onnx", type=Path, help="the served ONNX graph (default: the repository's model.onnx)")
-    p.add_argument("--concurrency", type=int, default=16, help="closed-loop clients (default 16)")
-    p.add_argument("--duration", type=float, default=2.0, help="least seconds measured per candidate")
-    p.add_argument("--speed", type=float, default=1.0, help="open-loop replay speed-up of the log's clock")
-    p.add_argument("--protocol", choices=["grpc", "http"], default="grpc")
-    p.add_argument("--search", choices=["quick", "exhaustive", "none"], default="quick")
+    # The replay's options: flags, defaults and checks come from the serving side's PerfOptions.
+    add_options(p, PerfOptions, "perf options")
     p.add_argument("--no-tune", action="store_true", help="baseline only (same as --search none)")
-    p.add_argument("--no-bucketing", action="store_true", help="do not plan or try shape bucketing")
-    p.add_argument("--instance-counts", default="1,2", help="instance counts to search (comma list)")
-    p.add_argument("--max-queue-delays", default="100,500,2000", help="batcher delays to search, us")
-    add_max_input_flag(p)
     p.set_defaults(func=_perf)
 
 
-def _numbers(text: str, kind, what: str) -> list:
-    try:
-        return [kind(v) for v in text.split(",") if v.strip()]
-    except ValueError as exc:
-        raise UserError(f"{what} {text!r} is not a comma list of numbers.") from exc
-
-
 def _perf(args) -> int:
-    from trt_pdk.triton.perf import PerfOptions, ServingTraffic, run_perf
+    from trt_pdk.triton.perf import ServingTraffic, run_perf
     from trt_pdk.triton.server import pid_alive, read_state
 
-    options = PerfOptions(
-        concurrency=args.concurrency,
-        duration=args.duration,
-        protocol=args.protocol,
-        speed=args.speed,
-        search="none" if args.no_tune else args.search,
-        bucketing=not args.no_bucketing,
-        instance_counts=_numbers(args.instance_counts, int, "--instance-counts"),
-        max_queue_delays_us=_numbers(args.max_queue_delays, int, "--max-queue-delays"),
-        max_input_mib=args.max_input_mib,
-    )
+    options = options_from_args(PerfOptions, args)
+    if args.no_tune:
+        options = dataclasses.replace(options, search="none")
     state = read_state(args.run_dir)
     if state is not None and not pid_alive(state.pid):
         state = None

@@ -4,9 +4,10 @@ CLI flags and Python arguments (the pipeline's ``deploy:`` section is :class:`De
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from trt_pdk.errors import UserError
+from trt_pdk.options import option
 
 # Object stores tritonserver reads a model repository from (--model-repository=URL).
 OBJECT_STORES = ("s3://", "gs://", "as://")
@@ -46,19 +47,23 @@ class KubernetesOptions:
         min_replicas / max_replicas: bounds of the autoscaler.
     """
 
-    name: str | None = None
-    namespace: str = "default"
-    image: str | None = None
-    replicas: int = 1
-    gpus: int = 1
-    cpu: str = "4"
-    memory: str = "16Gi"
-    model_repository: str = "image"
-    object_store_secret: str | None = None
-    autoscale_metric: str = "queue_time"
-    autoscale_target: int | None = None
-    min_replicas: int = 1
-    max_replicas: int = 4
+    name: str | None = option(None, help="name of the Deployment/Service/autoscaler (default: the model's)")
+    namespace: str = option("default", help="namespace")
+    image: str | None = option(None, help="repository of the image built from deploy/Dockerfile")
+    replicas: int = option(1, help="pods before the autoscaler takes over")
+    gpus: int = option(1, help="nvidia.com/gpu per pod")
+    cpu: str = option("4", help="CPU request/limit per pod")
+    memory: str = option("16Gi", help="memory request/limit per pod")
+    model_repository: str = option(
+        "image", help="`image`, `pvc:CLAIM`, or an object-store URL (s3://, gs://, as://)"
+    )
+    object_store_secret: str | None = option(None, help="Secret with the object store's credentials")
+    autoscale_metric: str = option(
+        "queue_time", choices=AUTOSCALE_METRICS, help="Triton metric the autoscaler holds"
+    )
+    autoscale_target: int | None = option(None, help="per-pod average (µs queue time or inferences/s)")
+    min_replicas: int = option(1, help="lower bound of the autoscaler")
+    max_replicas: int = option(4, help="upper bound of the autoscaler")
 
     def check(self) -> None:
         repo = self.model_repository
@@ -113,21 +118,28 @@ class DeployOptions:
         kubernetes: :class:`KubernetesOptions`.
     """
 
-    model_name: str | None = None
-    triton_release: str | None = None
-    tensorrt: str | None = None
-    gpu_archs: list[str] = field(default_factory=list)
-    precision: str | None = None
-    max_batch_size: int | None = None
-    instance_count: int | None = None
-    preferred_batch_sizes: list[int] | None = None
-    max_queue_delay_us: int | None = None
-    http_port: int = 8000
-    grpc_port: int = 8001
-    metrics_port: int = 8002
-    kit_requirement: str | None = None
-    bundle_sources: bool = True
-    kubernetes: KubernetesOptions = field(default_factory=KubernetesOptions)
+    model_name: str | None = option(None, help="Triton model name (default: the CPU repository's)")
+    triton_release: str | None = option(None, help="NGC Triton release, e.g. 25.09")
+    tensorrt: str | None = option(None, help="TensorRT version to deploy with, e.g. 10.13")
+    gpu_archs: list[str] = option(
+        factory=list, flag="--gpu-arch", help="compute capability, e.g. 9.0 (repeatable)"
+    )
+    # The command line serves one engine; the YAML also takes `both` (served as fp16).
+    precision: str | None = option(None, choices=("fp32", "fp16"), help="engine precision to serve")
+    max_batch_size: int | None = option(None, help="Triton's max_batch_size")
+    instance_count: int | None = option(None, cli=False, help="instances per profile")
+    preferred_batch_sizes: list[int] | None = option(None, cli=False, help="dynamic batching's sizes")
+    max_queue_delay_us: int | None = option(None, cli=False, help="dynamic batching's queue delay")
+    http_port: int = option(8000, cli=False, help="Triton's HTTP port in the container")
+    grpc_port: int = option(8001, cli=False, help="Triton's gRPC port in the container")
+    metrics_port: int = option(8002, cli=False, help="Triton's metrics port in the container")
+    kit_requirement: str | None = option(None, help="pip requirement installing trt-pdk in the image")
+    bundle_sources: bool = option(
+        True, help="put sdists of the plugin packages into deploy/wheels/ (--no-bundle-sources: do not)"
+    )
+    kubernetes: KubernetesOptions = option(
+        factory=KubernetesOptions, cli=False, help="Kubernetes (KubernetesOptions: a flag group of its own)"
+    )
 
     def check(self) -> None:
         bad = [a for a in self.gpu_archs if not _ARCH.match(str(a))]

@@ -1,7 +1,8 @@
 """deploy: the TensorRT deployment and Kubernetes manifests beside the CPU run (``deploy/``).
 
 The options are :class:`trt_pdk.deploy.options.DeployOptions` (declared by the deploy
-package, with its own ``check()``); ``trt-pdk deploy tensorrt|k8s`` declares its flags.
+package, with its own ``check()``); ``trt-pdk deploy tensorrt|k8s`` takes its flags from them
+and from ``KubernetesOptions`` (``add_options``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """perf: replay the traffic log against the served model; bucketing and a serving-config search.
 
 The options are the pipeline's ``perf:`` section; :func:`trt_pdk.triton.perf_report.options_from_section`
-turns them into the serving side's ``PerfOptions``, and ``trt-pdk perf`` declares its own flags
-(``tests/test_options.py`` checks their shared defaults agree).
+turns them into the serving side's ``PerfOptions`` (:mod:`trt_pdk.triton.perf_options`), from which
+``trt-pdk perf`` takes its flags (``tests/test_options.py`` checks their shared defaults agree).
 """
 
 from __future__ import annotations
