@@ -12,7 +12,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from trt_pdk.errors import UserError
@@ -160,3 +160,36 @@ def atomic_directory(target: str | os.PathLike[str], what: str = "output folder"
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+
+
+class PidLock:
+    """An exclusive ``flock`` on `path` that records the holder's PID.
+
+    The kernel drops the lock when its holder dies, so a stale lock is simply taken over.
+    ``acquire()`` raises ``UserError(busy(pid))`` while another live process holds it.
+    """
+
+    def __init__(self, path: str | Path, busy: Callable[[str], str]) -> None:
+        self.path = Path(path)
+        self._busy = busy
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise UserError(self._busy(holder)) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None

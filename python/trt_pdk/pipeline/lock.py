@@ -10,11 +10,9 @@ memory those stubs held.
 
 from __future__ import annotations
 
-import fcntl
-import os
 from pathlib import Path
 
-from trt_pdk.errors import UserError
+from trt_pdk._fs import PidLock
 
 
 class RunLock:
@@ -24,30 +22,21 @@ class RunLock:
         run_dir = Path(run_dir)
         self.path = run_dir.with_name(f".{run_dir.name}.lock")
         self.run_dir = run_dir
-        self._fd: int | None = None
+        self._lock = PidLock(
+            self.path,
+            lambda holder: (
+                f"the run folder {run_dir} is in use by another `trt-pdk pipeline run` (PID {holder}). "
+                f"Wait for it to finish, stop it, or pass another --run-dir."
+            ),
+        )
 
     def __enter__(self) -> RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise UserError(
-                f"the run folder {self.run_dir} is in use by another `trt-pdk pipeline run` (PID {holder}). "
-                f"Wait for it to finish, stop it, or pass another --run-dir."
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._fd = fd
+        self._lock.acquire()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._fd is not None:
-            os.ftruncate(self._fd, 0)
-            os.close(self._fd)  # closing drops the flock
-            self._fd = None
+        self._lock.release()
 
 
 def leftover_folders(run_dir: str | Path) -> list[Path]:

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import fcntl
 import hashlib
 import importlib.util
 import json
@@ -51,7 +50,7 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from trt_pdk._fs import write_text_atomic
+from trt_pdk._fs import PidLock, write_text_atomic
 from trt_pdk.errors import UserError
 from trt_pdk.triton.repository import models_dir, validate_repository
 
@@ -221,7 +220,7 @@ class TritonServer:
         self.ready_timeout = ready_timeout
         self.process: subprocess.Popen | None = None
         self.state: ServerState | None = None
-        self._lock_fd: int | None = None
+        self._lock: PidLock | None = None
 
     # -- lifecycle
 
@@ -259,24 +258,20 @@ class TritonServer:
 
     def _lock_run_dir(self) -> None:
         """Holds ``server.lock`` in the run folder while this object's server runs."""
-        fd = os.open(self.run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise UserError(
+        run_dir = self.run_dir
+        self._lock = PidLock(
+            run_dir / LOCK_FILE,
+            lambda holder: (
                 f"another trt-pdk process (PID {holder}) is starting or running a Triton server from "
-                f"{self.run_dir}; wait for it, stop it, or use another run folder."
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._lock_fd = fd
+                f"{run_dir}; wait for it, stop it, or use another run folder."
+            ),
+        )
+        self._lock.acquire()
 
     def _unlock_run_dir(self) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def _start(self, models: list[str], install: TritonInstall, repo: Path) -> ServerState:
         for what, port in self.ports.items():
