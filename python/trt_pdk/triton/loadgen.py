@@ -284,7 +284,8 @@ class _Window:
     measuring: bool = False
 
 
-def _summary(latencies: list[float], failed: int, elapsed: float, errors: list[str]) -> dict:
+def latency_summary(latencies: list[float], failed: int, elapsed: float, errors: list[str] = ()) -> dict:
+    """Counts, req/s and latency percentiles (ms) of one measurement; the first 5 distinct errors."""
     lat = np.asarray(latencies, dtype=np.float64) * 1000.0
     pct = (lambda q: round(float(np.percentile(lat, q)), 3)) if lat.size else (lambda q: None)
     return {
@@ -339,7 +340,7 @@ async def _measure(target: Target, body, warmup: float, duration: float) -> dict
         await client.close()
     elapsed = (window.end or time.perf_counter()) - (window.start or time.perf_counter())
     after_metrics = scrape_metrics(target.metrics_url, target.model)
-    result = _summary(latencies, failed, elapsed, errors)
+    result = latency_summary(latencies, failed, elapsed, errors)
     cpu = _client_cpu() - marks.get("client_cpu", _client_cpu())
     result["client_cpu_pct"] = round(100 * cpu / elapsed, 1) if elapsed > 0 else None
     if marks.get("server_cpu") is not None:

@@ -32,7 +32,7 @@ import numpy as np
 from trt_pdk.errors import UserError
 from trt_pdk.execution.limits import DEFAULT_MAX_INPUT_MIB
 from trt_pdk.triton import loadgen
-from trt_pdk.triton.loadgen import Target
+from trt_pdk.triton.loadgen import Target, latency_summary
 
 Shape = tuple[tuple[int, ...], ...]  # per input (in ``inputs`` order) its shape
 
@@ -206,24 +206,9 @@ class _Tally:
             self.errors.append(f"{type(error).__name__}: {str(error)[:200]}")
 
 
-def _stats(latencies: list[float], failed: int, elapsed: float) -> dict:
-    lat = np.asarray(latencies, dtype=np.float64) * 1000.0
-    pct = (lambda q: round(float(np.percentile(lat, q)), 3)) if lat.size else (lambda q: None)
-    return {
-        "requests": int(lat.size) + failed,
-        "succeeded": int(lat.size),
-        "failed": failed,
-        "throughput_rps": round(lat.size / elapsed, 2) if elapsed > 0 else 0.0,
-        "p50_ms": pct(50),
-        "p95_ms": pct(95),
-        "p99_ms": pct(99),
-        "max_ms": round(float(lat.max()), 3) if lat.size else None,
-    }
-
-
 def _result(traffic: ReplayTraffic, tally: _Tally, elapsed: float, *, before, after, model: str) -> dict:
     sent = Counter(tally.shape_of) + Counter(tally.failed_shapes)
-    out = _stats(tally.latencies, len(tally.failed_shapes), elapsed)
+    out = latency_summary(tally.latencies, len(tally.failed_shapes), elapsed)
     out["duration_s"] = round(elapsed, 3)
     out["distinct_shapes"] = len(sent)
     out["histogram"] = {shape_text(traffic.inputs, traffic.shapes[i]): sent[i] for i in sorted(sent)}
@@ -233,7 +218,9 @@ def _result(traffic: ReplayTraffic, tally: _Tally, elapsed: float, *, before, af
     failed_bands = Counter(traffic.band_of[i] for i in tally.failed_shapes)
     for b, band in enumerate(traffic.bands):
         mine = lat[band_of_ok == b].tolist() if lat.size else []
-        bands.append({"name": band.name, "share": band.share, **_stats(mine, failed_bands[b], elapsed)})
+        bands.append(
+            {"name": band.name, "share": band.share, **latency_summary(mine, failed_bands[b], elapsed)}
+        )
     out["bands"] = bands
     out["errors"] = sorted(set(tally.errors))[:5]
     out["server"] = loadgen.batching_by_model(before, after)

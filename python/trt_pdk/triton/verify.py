@@ -256,7 +256,7 @@ def verify_rollover(
     version is ready and the old one is gone, plus ``settle_seconds``, and at most
     ``max_seconds``. Passed means zero failed requests and the new version serving.
     """
-    from trt_pdk.triton.loadgen import Target, _Client, _summary
+    from trt_pdk.triton.loadgen import Target, _Client, latency_summary
 
     target = Target(model, inputs, state.http_url, state.grpc_url, protocol=protocol)
 
@@ -307,7 +307,7 @@ def verify_rollover(
         await asyncio.gather(*workers)
         await client.close()
         elapsed = time.perf_counter() - start
-        out = _summary(latencies, failed, elapsed, errors)
+        out = latency_summary(latencies, failed, elapsed, errors)
         out.update({"to_version": version, "rollover_s": round(took, 3), "error": error})
         return out
 

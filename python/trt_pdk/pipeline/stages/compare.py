@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from trt_pdk.errors import UserError
 from trt_pdk.execution.limits import DEFAULT_MAX_INPUT_MIB
 from trt_pdk.options import option
 from trt_pdk.pipeline.stage import StageContext, StageResult
@@ -15,16 +14,9 @@ from trt_pdk.pipeline.stages.rewrite import RewriteResult
 
 def dims_from_cli(items: list[str]) -> dict[str, list[int]]:
     """``["batch=1:8", "seq=4"]`` -> ``{"batch": [1, 8], "seq": [4, 4]}``."""
-    out = {}
-    for item in items:
-        label, _, rng = item.partition("=")
-        low, _, high = rng.partition(":")
-        try:
-            lo, hi = int(low), int(high or low)
-        except ValueError:
-            raise UserError(f"--dim {item!r}: write LABEL=MIN:MAX, e.g. batch=1:8.") from None
-        out[label] = [lo, hi]
-    return out
+    from trt_pdk.onnx_stages.compare import parse_dims
+
+    return {label: list(bounds) for label, bounds in parse_dims(items).items()}
 
 
 @dataclass
