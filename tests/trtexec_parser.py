@@ -50,7 +50,7 @@ HERE = Path(__file__).resolve().parent / "trtexec"
 OUR_SOURCES = [
     HERE / "driver.cpp",
     HERE / "cuda_runtime_standin.cpp",
-    HERE / "include" / "NvInferSafeRecorder.h",
+    HERE / "safe_recorder_standin.h",
 ]
 MARKER = "TRTEXEC_PARSED "
 FLAGS = ["-std=c++17", "-O0", "-w"]  # their code, our build: quick, and their warnings are not ours
@@ -174,7 +174,12 @@ def parser_driver(major: int) -> Path:
             split = work / "split_to_string_vec.cpp"
             split.write_text(_split_to_string_vec((common / "sampleUtils.cpp").read_text()))
             sources = [common / "sampleOptions.cpp", common / "logger.cpp", split, *OUR_SOURCES[:2]]
-            includes = [HERE / "include", common, work / "shared", include or work / "include", cuda]
+            # safeCommon.h includes the safety runtime's header, which is not public: our
+            # declarations-only stand-in takes its name inside the build folder only.
+            standins = work / "standins"
+            standins.mkdir()
+            shutil.copyfile(HERE / "safe_recorder_standin.h", standins / "NvInferSafeRecorder.h")
+            includes = [standins, common, work / "shared", include or work / "include", cuda]
             objects = [work / f"{s.stem}.o" for s in sources]
             with ThreadPoolExecutor(max_workers=2) as pool:
                 list(pool.map(lambda so: _compile(cxx, includes, *so), zip(sources, objects, strict=True)))

@@ -1,4 +1,5 @@
-// Declarations only: samples/common/safeCommon.h includes this header of TensorRT's safety
+// Declarations only, copied to NvInferSafeRecorder.h in the parser's build folder by
+// tests/trtexec_parser.py: samples/common/safeCommon.h includes that header of TensorRT's safety
 // runtime, which is not in the public repository. Its inline helpers that use
 // ISafeRecorder are never called by the option parser, so they only need to compile.
 #pragma once
