@@ -28,7 +28,6 @@ def mlp_onnx(
     output_name: str = "y",
 ) -> Path:
     """Writes the MLP to ``path`` and returns it. Same seed, same weights."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(seed)
@@ -52,13 +51,7 @@ def mlp_onnx(
         [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, ["batch", width])],
         inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
-    model.ir_version = IR_VERSION
-    onnx.checker.check_model(model)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(path))
-    return path
+    return _save_checked(graph, path)
 
 
 def token_mlp_onnx(
@@ -75,7 +68,6 @@ def token_mlp_onnx(
     of the real tokens unchanged. With ``mix_over_seq`` the hidden activations are centred
     over ``seq`` first (as a normalization over the sequence would): padding changes them.
     """
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(seed)
@@ -107,6 +99,14 @@ def token_mlp_onnx(
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "seq", width])],
         inits,
     )
+    return _save_checked(graph, path)
+
+
+def _save_checked(graph, path: str | Path) -> Path:
+    """`graph` as a checked model at our opset and IR version, written to `path`."""
+    import onnx
+    from onnx import helper
+
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     model.ir_version = IR_VERSION
     onnx.checker.check_model(model)
