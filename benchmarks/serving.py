@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             [quick["tuned"]["point"]] if same else [quick["tuned"]["point"], sweep["tuned"]["point"]],
             state=server.state,
             rounds=args.rounds,
+            bucketing=quick["bucketing"],
         )
     by_label = {c["label"]: c for c in sweep["candidates"]}
     winner = by_label[quick["tuned"]["label"]]
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             }
             for c in sweep["candidates"]
         ],
-        "bucketing": {k: quick["bucketing"].get(k) for k in ("enabled", "reason", "axes")},
+        "bucketing": {k: quick["bucketing"].get(k) for k in ("enabled", "mode", "reason", "axes")},
     }
     json.dump(out, sys.stdout, indent=2)
     print()

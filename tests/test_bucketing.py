@@ -152,3 +152,51 @@ def test_padding_past_the_input_limit_is_refused_before_allocating(tmp_path):
     # The requests fit in 4 KiB; padded to seq 10_000 one would take 625 KiB.
     with pytest.raises(UserError, match=r"bucket edge 10000 .*--max-input-mib"):
         bk.check_padding(model, TRAFFIC, "x", 1, [10_000], max_input_mib=0.5)
+
+
+@pytest.mark.parametrize("mode", [bk.IN_MODEL, bk.ENSEMBLE])
+def test_padding_is_planned_only_where_the_timed_cost_says_it_pays(mode):
+    """The cost model against two graphs: one whose run time is flat in its size (weight-bound:
+    padding is free and merging saves runs) and one linear in it (compute-bound, no overhead:
+    padding is pure waste)."""
+    values = sorted({s[0][1] for s in TRAFFIC.shapes})
+    flat = {"elements": [1.0, 1e6], "seconds": [1e-3, 1e-3]}
+    linear = {"elements": [1.0, 1e6], "seconds": [1e-8, 1e-2]}
+    coarse, flat_est = bk.plan_edges(TRAFFIC, "x", 1, None, flat, mode=mode)
+    exact, _ = bk.plan_edges(TRAFFIC, "x", 1, None, linear, mode=mode)
+    assert len(coarse) < len(values) and coarse[-1] == values[-1]
+    assert flat_est["bucketed_us_per_request"] < flat_est["unbucketed_us_per_request"]
+    assert exact == values  # every logged length its own bucket: nothing logged is padded
+
+
+def test_in_model_serving_config_allows_ragged_batches_and_carries_the_edges(tmp_path):
+    from trt_pdk.triton.config import BatchingOptions
+    from trt_pdk.triton.repository import repository_from_onnx, validate_repository
+
+    model = _seq_model(tmp_path / "m.onnx", mix_over_seq=False)
+    repository_from_onnx(model, tmp_path / "deploy", "m", batching=BatchingOptions(max_batch_size=8))
+    cfg = validate_repository(tmp_path / "deploy", ["m"])[0].config
+    plan = bk.plan_bucketing(model, TRAFFIC, "m", profiles=None, max_batch_size=8, mode=bk.IN_MODEL)
+    assert plan.enabled and plan.ragged_inputs == ["x"]
+    served = bk.serving_config(cfg, plan.to_json())
+    assert [t.allow_ragged_batch for t in served.input] == [True]
+    spec = json.loads(served.parameters["bucketing"].string_value)
+    assert spec["axes"][0]["edges"] == plan.axes[0]["edges"]
+    assert not cfg.input[0].allow_ragged_batch  # a copy: the file's config is untouched
+
+
+def test_a_model_that_fails_the_check_still_batches_ragged_in_exact_shapes(tmp_path):
+    model = _seq_model(tmp_path / "m.onnx", mix_over_seq=True)
+    plan = bk.plan_bucketing(model, TRAFFIC, "m", profiles=None, max_batch_size=8, mode=bk.IN_MODEL)
+    assert plan.enabled and not plan.axes and "changes output" in plan.reason
+    assert "exact-shape groups" in plan.reason
+    served = bk.serving_config(_config_with_input("x"), plan.to_json())
+    assert served.input[0].allow_ragged_batch and "bucketing" not in served.parameters
+
+
+def _config_with_input(name: str):
+    from trt_pdk.triton import config as tc
+
+    cfg = tc._pb().ModelConfig(name="m", max_batch_size=8)
+    cfg.input.add(name=name, dims=[-1, WIDTH])
+    return cfg

@@ -231,6 +231,89 @@ def test_the_server_batches_the_replayed_mix(seq):
     assert ffn["avg_batch"] > 1.0, ffn
 
 
+def _in_model_plan(seq) -> dict:
+    from trt_pdk.triton import bucketing as bk
+
+    plan = seq["plan"]
+    return {**plan.to_json(), "mode": bk.IN_MODEL, "ragged_inputs": ["x"]}
+
+
+def test_the_kits_model_buckets_ragged_batches_itself_and_changes_no_unpadded_output(seq):
+    """Every logged shape at once, in one queue: the batcher hands the model ragged batches."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import tritonclient.http as httpclient
+
+    from trt_pdk.triton import config as tc
+    from trt_pdk.triton.bucketing import serving_config
+    from trt_pdk.triton.demo_model import run_onnx
+    from trt_pdk.triton.loadgen import scrape_metrics
+    from trt_pdk.triton.perf import _point_config, buckets_in_model
+    from trt_pdk.triton.repository import validate_repository
+
+    state = seq["server"].state
+    entry = validate_repository(seq["root"] / "deploy", ["ffn"])[0]
+    assert buckets_in_model(entry)
+    # A long queue delay lets requests of every shape pile up into shared executions.
+    point = {"instance_count": 1, "max_queue_delay_us": 50_000, "preferred_batch_sizes": [],
+             "bucketing": True}  # fmt: skip
+    cfg = serving_config(_point_config(entry.config, point), _in_model_plan(seq))
+    assert [t.allow_ragged_batch for t in cfg.input] == [True] and "bucketing" in cfg.parameters
+    srv.load_model(state, "ffn", tc.config_to_json(cfg))
+    rng = np.random.default_rng(5)
+    xs = [rng.standard_normal((b, s, WIDTH)).astype(np.float32) for b, s, c in LOG for _ in range(min(c, 3))]
+    edges = seq["plan"].axes[0]["edges"]
+
+    def infer(x):
+        client = httpclient.InferenceServerClient(state.http_url)
+        try:
+            inp = httpclient.InferInput("x", list(x.shape), "FP32")
+            inp.set_data_from_numpy(x)
+            return client.infer("ffn", [inp]).as_numpy("y")
+        finally:
+            client.close()
+
+    try:
+        before = scrape_metrics(state.metrics_url, "ffn")
+        with ThreadPoolExecutor(len(xs)) as pool:
+            got = list(pool.map(infer, xs))
+        after = scrape_metrics(state.metrics_url, "ffn")
+    finally:
+        srv.load_model(state, "ffn")
+    for x, y in zip(xs, got, strict=True):
+        want = run_onnx(seq["onnx"], {"x": x})["y"]
+        assert y.shape == want.shape
+        np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-5)
+    assert any(x.shape[1] not in edges for x in xs), f"no request falls between the edges {edges}"
+    requests = after["nv_inference_request_success"] - before["nv_inference_request_success"]
+    executions = after["nv_inference_exec_count"] - before["nv_inference_exec_count"]
+    assert requests == len(xs)
+    # Shapes that differ shared executions: fewer executions than distinct shapes sent.
+    assert executions < len({x.shape for x in xs}), (executions, requests)
+
+
+def test_a_ragged_replay_batches_across_shapes(seq):
+    from trt_pdk.triton.perf import PerfOptions, _Session
+    from trt_pdk.triton.replay import replay_traffic
+    from trt_pdk.triton.repository import validate_repository
+
+    state = seq["server"].state
+    cfg = validate_repository(seq["root"] / "deploy", ["ffn"])[0].config
+    traffic = replay_traffic(seq["log"], seq["profiles"])
+    session = _Session(state, "ffn", cfg, traffic=traffic, dtypes={"x": np.float32},
+                       options=PerfOptions(concurrency=16, duration=0.5))  # fmt: skip
+    session.bucketing = _in_model_plan(seq)
+    point = {"instance_count": 1, "max_queue_delay_us": 2000, "preferred_batch_sizes": [], "bucketing": True}
+    try:
+        r = session.replay(point)
+        equal_shapes = session.replay({**point, "bucketing": False})
+    finally:
+        srv.load_model(state, "ffn")
+    assert r["failed"] == 0 and r["distinct_shapes"] == len(LOG)
+    # Without ragged batches a batch is a run of one shape in the queue; with them, any shapes.
+    assert r["avg_batch"] > equal_shapes["avg_batch"], (r["avg_batch"], equal_shapes["avg_batch"])
+
+
 def test_open_loop_replay_follows_the_logs_clock(seq, tmp_path):
     from trt_pdk.triton.replay import replay_open, replay_traffic
 

@@ -3,7 +3,7 @@
 Triton's dynamic batcher only merges requests whose non-batch dims are equal, so on mixed
 traffic it merges little. Padding each request along a dynamic axis up to a *bucket
 edge* makes the requests of one bucket equal; the answer is cut back to the request's
-own length. Three parts:
+own length. The parts:
 
 * :func:`check_padding` decides whether an axis may be padded at all, on real
   computation: it runs the served ONNX graph (onnxruntime) on traffic shapes, once as
@@ -15,15 +15,24 @@ own length. Three parts:
   profiles, so no bucket straddles two engine profiles) the planner's exact one-axis
   dynamic program (``trt_pdk.profiles.profiles_from_traffic``, cost ``padded_elements``)
   gives the least-padding edges for each bucket count k; the k kept is the one with the
-  lowest estimated serving time per request, padded work against batching gain: per
-  bucket ``(run_time(E[batch] * padded elements) + overhead) / E[batch]``, where
-  ``E[batch]`` is the expected run of same-bucket requests in the server's queue (Triton
-  closes a batch at the first request of another shape), ``run_time`` is timed on the
-  same onnxruntime graph at growing sizes (:func:`time_model`) and ``overhead`` is the
-  server's measured per-execution cost beyond the graph.
-* :func:`write_bucketing` writes the ensemble ``<model>_bucketed`` = pad -> model -> unpad
-  (python backend, :mod:`trt_pdk.triton.python_model.bucketing`) next to the model, so
-  every client of the ensemble benefits.
+  lowest estimated serving time per request, padded work against batching gain, with
+  ``run_time`` timed on the same onnxruntime graph at growing sizes (:func:`time_model`)
+  and ``overhead`` the server's measured per-execution cost beyond the graph.
+* Where the buckets are formed, two modes:
+
+  - ``in-model`` (the kit's python-backend model): the model's inputs accept ragged
+    batches (``allow_ragged_batch``), so the batcher hands one execution requests of any
+    shape; the model pads each to its bucket edge and runs every bucket as one batch
+    (:mod:`trt_pdk.triton.python_model.model`). No extra hop, and every queued request
+    shares the execution's overhead. :func:`serving_config` writes that config; the cost
+    of an execution of ``n`` requests is ``overhead + sum over buckets of P(bucket
+    present) * run_time(its expected batch)``. An axis that fails the check is not
+    padded, but requests still share executions in exact-shape groups.
+  - ``ensemble`` (any other backend, e.g. a TensorRT plan): :func:`write_bucketing`
+    writes ``<model>_bucketed`` = pad -> model -> unpad (python backend,
+    :mod:`trt_pdk.triton.python_model.bucketing`) next to the model, so every client of
+    the ensemble benefits; the batcher closes a batch at the first request of another
+    bucket, so a bucket's expected batch is its run length in the queue.
 """
 
 from __future__ import annotations
@@ -59,24 +68,35 @@ class AxisCheck:
     outputs: dict[str, int] = field(default_factory=dict)  # output -> axis cut back
 
 
+IN_MODEL, ENSEMBLE = "in-model", "ensemble"
+
+
 @dataclass
 class BucketPlan:
-    """Buckets along the checked axes, or why the model is served unbucketed."""
+    """Buckets along the checked axes, or why the model is served unbucketed.
+
+    ``ragged_inputs``: the inputs whose non-batch dims vary in the traffic; in ``in-model``
+    mode they accept ragged batches, whether or not one of their axes is padded.
+    """
 
     model: str
     axes: list[dict] = field(default_factory=list)  # {"input", "axis", "edges", "tied", "outputs"}
     checks: list[AxisCheck] = field(default_factory=list)
     estimate: dict = field(default_factory=dict)
     reason: str = ""
+    mode: str = ENSEMBLE
+    ragged_inputs: list[str] = field(default_factory=list)
 
     @property
     def enabled(self) -> bool:
-        return bool(self.axes)
+        return bool(self.axes) or (self.mode == IN_MODEL and bool(self.ragged_inputs))
 
     def to_json(self) -> dict:
         return {
             "model": self.model,
             "enabled": self.enabled,
+            "mode": self.mode,
+            "ragged_inputs": self.ragged_inputs,
             "axes": self.axes,
             "checks": [asdict(c) for c in self.checks],
             "estimate": self.estimate,
@@ -312,19 +332,41 @@ def _expected_batch(share: float, queued: int, cap: float) -> float:
     return max(1.0, min(run, cap))
 
 
-def _estimate(groups, cost: dict, concurrency: int, max_batch: int) -> float:
+def _estimate(groups, cost: dict, concurrency: int, max_batch: int, mode: str = ENSEMBLE) -> float:
     """Estimated serving seconds per request.
 
     ``groups``: (share of requests, items per request, elements per item) per batching
-    class (a bucket, or one shape without bucketing). A run of the expected batch costs
-    :func:`time_model`'s time for its elements plus the server's per-execution overhead.
+    class (a bucket, or one shape without bucketing). In ``ensemble`` mode each class
+    batches alone: a run of its expected batch costs :func:`time_model`'s time for its
+    elements plus the server's per-execution overhead. ``in-model``: see
+    :func:`_estimate_in_model`.
     """
+    if mode == IN_MODEL:
+        return _estimate_in_model(groups, cost, concurrency, max_batch)
     total = 0.0
     overhead = cost.get("serving_overhead_s", 0.0)
     for share, items, elements in groups:
         batch = _expected_batch(share, concurrency, max(1.0, max_batch / max(items, 1.0)))
         total += share * (_run_seconds(cost, batch * items * elements) + overhead) / batch
     return total
+
+
+def _estimate_in_model(groups, cost: dict, concurrency: int, max_batch: int) -> float:
+    """Seconds per request when one execution takes ``n`` queued requests of any shape.
+
+    ``n`` is the queue (``concurrency``) capped by ``max_batch`` items. A class of share
+    ``s`` is present in an execution with probability ``1 - (1 - s)**n`` and then runs once
+    with ``n * s / P(present)`` requests; the per-execution overhead is paid once per ``n``.
+    """
+    mean_items = sum(share * items for share, items, _ in groups) / max(sum(g[0] for g in groups), 1e-12)
+    n = max(1.0, min(float(concurrency), max_batch / max(mean_items, 1.0)))
+    total = cost.get("serving_overhead_s", 0.0)
+    for share, items, elements in groups:
+        present = 1.0 - (1.0 - min(share, 1.0)) ** n
+        if present > 0:
+            batch = n * share / present
+            total += present * _run_seconds(cost, batch * items * elements)
+    return total / n
 
 
 def _groups(rows, edges: list[int] | None) -> list[tuple[float, float, float]]:
@@ -350,10 +392,15 @@ def plan_edges(
     max_batch: int = 32,
     batch_axis: int | None = 0,
     max_buckets_per_band: int = 6,
+    mode: str = ENSEMBLE,
 ) -> tuple[list[int], dict]:
     """Bucket edges along ``name[axis]``: per band, the planner's least-padding edges for the best k.
 
-    Returns the edges and the estimate (microseconds per request unbucketed vs bucketed).
+    k runs up to the band's distinct logged values (every value its own bucket: no logged
+    request is padded). Buckets of different bands never share a batch, so each band's
+    edges are chosen on its own cost. Returns the edges and the estimate (microseconds per
+    request unbucketed vs bucketed; in ``in-model`` mode "unbucketed" is the same ragged
+    execution in exact-shape groups).
     """
     from trt_pdk.profiles import profiles_from_traffic, route, traffic_from_rows
 
@@ -377,17 +424,21 @@ def plan_edges(
         projected = traffic_from_rows([({name: [r[0]]}, r[1] * total * r[2]) for r in mine], "band")
         best = None
         by_k[str(band)] = {}
-        for k in range(1, min(max_buckets_per_band, len(values)) + 1):
+        counts = list(range(1, min(max_buckets_per_band, len(values)) + 1))
+        if len(values) not in counts:
+            counts.append(len(values))
+        for k in counts:
             ks = sorted(p[name]["max"][0] for p in profiles_from_traffic(projected, k).profiles)
-            est = _estimate(_groups(mine, ks), cost, concurrency, max_batch)
+            est = _estimate(_groups(mine, ks), cost, concurrency, max_batch, mode)
             by_k[str(band)][k] = round(est * 1e6, 1)
             if best is None or est < best[0]:
                 best = (est, ks)
         edges += best[1]
     edges = sorted(set(edges))
-    unbucketed = _estimate(_groups(rows, None), cost, concurrency, max_batch)
-    bucketed = _estimate(_groups(rows, edges), cost, concurrency, max_batch)
+    unbucketed = _estimate(_groups(rows, None), cost, concurrency, max_batch, mode)
+    bucketed = _estimate(_groups(rows, edges), cost, concurrency, max_batch, mode)
     return edges, {
+        "mode": mode,
         "unbucketed_us_per_request": round(unbucketed * 1e6, 1),
         "bucketed_us_per_request": round(bucketed * 1e6, 1),
         "us_per_request_by_band_and_k": by_k,
@@ -408,6 +459,7 @@ def plan_bucketing(
     concurrency: int = 16,
     server_compute_s: float | None = None,
     max_input_mib: float = DEFAULT_MAX_INPUT_MIB,
+    mode: str = ENSEMBLE,
 ) -> BucketPlan:
     """Checks each dynamic non-batch axis of the traffic, plans edges on those that pass.
 
@@ -415,9 +467,10 @@ def plan_bucketing(
     without batching (Triton's ``nv_inference_compute_infer_duration_us`` over a baseline
     replay); what it exceeds the graph's own timed cost by is the per-execution serving
     overhead that batching saves. None: the graph's time only. ``max_input_mib`` bounds
-    the inputs generated to check and time the graph (``--max-input-mib``).
+    the inputs generated to check and time the graph (``--max-input-mib``). ``mode``:
+    where the buckets are formed (``in-model`` or ``ensemble``, see the module's text).
     """
-    plan = BucketPlan(model)
+    plan = BucketPlan(model, mode=mode)
     if max_batch_size <= 0:
         plan.reason = "the model has no batch dim (max_batch_size 0), so the server cannot batch buckets"
         return plan
@@ -431,6 +484,10 @@ def plan_bucketing(
     if not varying:
         plan.reason = "every logged request has the same non-batch dims: nothing to bucket"
         return plan
+    plan.ragged_inputs = sorted(
+        {n for n, a in varying} | {t[0] for n, a in varying for t in tied_axes(traffic, n, a)},
+        key=traffic.inputs.index,
+    )
     largest = max(sum(math.prod(x) for x in s) / s[0][0] for s in traffic.shapes) * max_batch_size
     cost = time_model(onnx_path, traffic, largest_elements=largest, max_input_mib=max_input_mib)
     if server_compute_s is not None:
@@ -441,7 +498,7 @@ def plan_bucketing(
         cost["serving_overhead_s"] = max(0.0, server_compute_s - graph_s)
     for name, axis in varying:
         edges, estimate = plan_edges(
-            traffic, name, axis, profiles, cost, concurrency=concurrency, max_batch=max_batch_size
+            traffic, name, axis, profiles, cost, concurrency=concurrency, max_batch=max_batch_size, mode=mode
         )
         check = check_padding(onnx_path, traffic, name, axis, edges, max_input_mib=max_input_mib)
         plan.checks.append(check)
@@ -452,7 +509,32 @@ def plan_bucketing(
             plan.estimate[f"{name}[{axis}]"] = estimate
     if not plan.axes:
         plan.reason = "; ".join(f"{c.input}[{c.axis}]: {c.reason}" for c in plan.checks)
+        if plan.enabled:
+            plan.reason += (
+                "; no axis is padded, but requests of different shapes still share executions "
+                "(ragged batching, run in exact-shape groups)"
+            )
     return plan
+
+
+# --------------------------------------------------------------------------- in the model
+
+
+def serving_config(cfg, plan: dict):
+    """The model config that buckets inside the kit's python model; ``plan``: ``BucketPlan.to_json()``.
+
+    The ragged inputs accept ragged batches; the padded axes go to the model's
+    ``bucketing`` parameter. The config is a copy; ``cfg`` is not changed.
+    """
+    new = type(cfg)()
+    new.CopyFrom(cfg)
+    for t in new.input:
+        if t.name in plan.get("ragged_inputs", []):
+            t.allow_ragged_batch = True
+    if plan.get("axes"):
+        axes = [{k: ax[k] for k in ("input", "axis", "edges", "tied", "outputs")} for ax in plan["axes"]]
+        new.parameters["bucketing"].string_value = json.dumps({"axes": axes})
+    return new
 
 
 # --------------------------------------------------------------------------- the ensemble

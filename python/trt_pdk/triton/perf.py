@@ -7,7 +7,9 @@
    planner's profiles) and overall;
 2. shape bucketing is planned from the same traffic (:mod:`trt_pdk.triton.bucketing`),
    turned on only for axes whose padding the numeric check on the served graph shows to
-   leave the unpadded outputs unchanged, and written as the ensemble ``<model>_bucketed``;
+   leave the unpadded outputs unchanged. The kit's python model buckets by itself (its
+   inputs accept ragged batches; the model pads, runs each bucket as one batch and cuts
+   back), any other model gets the ensemble ``<model>_bucketed`` (pad -> model -> unpad);
 3. the config space (instance count x dynamic batching max queue delay / off x preferred
    batch sizes x bucketing) is searched quickly by hill climbing from the baseline (one
    instance, no batching, no bucketing), every candidate measured on the replay and kept
@@ -40,9 +42,14 @@ from trt_pdk.triton.perf_options import PerfOptions
 from trt_pdk.triton.repository import validate_repository
 from trt_pdk.triton.server import ServerState, TritonServer, load_model, pid_alive
 
+RECHECK_LENGTH = 3  # the paired re-measure's window, in candidate windows
+
 
 def _describe(cfg) -> dict:
+    bucketing = cfg.parameters["bucketing"].string_value if "bucketing" in cfg.parameters else ""
     return {
+        "ragged_inputs": [t.name for t in cfg.input if t.allow_ragged_batch],
+        "bucket_axes": json.loads(bucketing)["axes"] if bucketing else [],
         "dynamic_batching": cfg.HasField("dynamic_batching"),
         "instance_count": sum(g.count or 1 for g in cfg.instance_group) or 1,
         "preferred_batch_sizes": list(cfg.dynamic_batching.preferred_batch_size),
@@ -131,19 +138,27 @@ class _Session:
         self.traffic, self.dtypes, self.options = traffic, dtypes, options
         self.loaded: str | None = None
         self.ensemble: str | None = None
+        self.bucketing: dict | None = None  # an in-model plan (BucketPlan.to_json()) when planned
+
+    def config(self, point: dict):
+        """The model config a point runs (in-model bucketing is part of it)."""
+        from trt_pdk.triton.bucketing import serving_config
+
+        cfg = _point_config(self.file_cfg, point)
+        return serving_config(cfg, self.bucketing) if point["bucketing"] and self.bucketing else cfg
 
     def target(self, point: dict) -> Target:
-        name = self.ensemble if point["bucketing"] else self.model
+        name = self.ensemble if point["bucketing"] and self.ensemble else self.model
         s = self.state
         return Target(name, {}, s.http_url, s.grpc_url, s.metrics_url, s.pid, self.options.protocol)
 
     def load(self, point: dict) -> None:
-        text = tc.config_to_json(_point_config(self.file_cfg, point))
+        text = tc.config_to_json(self.config(point))
         if text != self.loaded:
             _load(self.state, self.model, text)
             self.loaded = text
 
-    def replay(self, point: dict, traffic=None) -> dict:
+    def replay(self, point: dict, traffic=None, duration: float | None = None) -> dict:
         from trt_pdk.triton.replay import replay_closed
 
         self.load(point)
@@ -152,7 +167,7 @@ class _Session:
             traffic or self.traffic,
             self.dtypes,
             concurrency=self.options.concurrency,
-            duration=self.options.duration,
+            duration=duration or self.options.duration,
             max_input_mib=self.options.max_input_mib,
         )
         # The model's own batching, also behind the ensemble.
@@ -174,9 +189,24 @@ class _Session:
         return r
 
 
+def buckets_in_model(entry) -> bool:
+    """Whether the served model pads ragged batches itself: the kit's python model, this version of it.
+
+    Any other model (a TensorRT plan, another python model, an older copy of ours) gets the
+    pad -> model -> unpad ensemble instead.
+    """
+    from trt_pdk.triton.repository import PYTHON_MODEL
+
+    if entry.config.backend != "python" or not entry.versions:
+        return False
+    served = entry.path / str(max(entry.versions)) / "model.py"
+    return served.is_file() and served.read_bytes() == PYTHON_MODEL.read_bytes()
+
+
 def _bucketing(session, *, repository, traffic, onnx_path: Path, base: dict, options, log) -> dict:
-    """Plans bucketing (the baseline's server compute time prices the per-execution overhead),
-    writes and loads the ensemble when an axis passes the check; returns the plan's JSON."""
+    """Plans bucketing (the baseline's server compute time prices the per-execution overhead);
+    in the model (its config, see :func:`buckets_in_model`) or as an ensemble written and loaded
+    here. Returns the plan's JSON."""
     from trt_pdk.profiles import load_traffic
     from trt_pdk.triton import bucketing as bk
 
@@ -186,6 +216,8 @@ def _bucketing(session, *, repository, traffic, onnx_path: Path, base: dict, opt
         return {"enabled": False, "reason": f"no ONNX graph at {onnx_path} to check padding on"}
     log("bucketing: checking padding on the served graph and planning edges")
     compute_us = base["server"].get(session.model, {}).get("compute_us_avg")
+    entry = validate_repository(repository, [session.model])[0]
+    mode = bk.IN_MODEL if buckets_in_model(entry) else bk.ENSEMBLE
     plan = bk.plan_bucketing(
         onnx_path,
         load_traffic(traffic.log),
@@ -195,8 +227,11 @@ def _bucketing(session, *, repository, traffic, onnx_path: Path, base: dict, opt
         concurrency=options.concurrency,
         server_compute_s=compute_us / 1e6 if compute_us else None,
         max_input_mib=options.max_input_mib,
+        mode=mode,
     )
-    if plan.enabled:
+    if plan.enabled and mode == bk.IN_MODEL:
+        session.bucketing = plan.to_json()
+    elif plan.enabled:
         for name in bk.write_bucketing(repository, session.model, plan):
             if name != session.model:
                 _load(session.state, name)
@@ -303,7 +338,7 @@ def measure_serving(
         winner_point, winner = baseline_point, base
         if options.search != "none":
             grid = {
-                "bucketing": [False, True] if session.ensemble else [False],
+                "bucketing": [False, True] if session.ensemble or session.bucketing else [False],
                 "instance_count": sorted(set(options.instance_counts) | {1}),
                 "max_queue_delay_us": [None, *sorted(set(options.max_queue_delays_us))],
                 "preferred_batch_sizes": [list(p) for p in options.preferred_batch_sizes] or [[]],
@@ -352,13 +387,18 @@ def measure_serving(
                 "label": _label(point),
                 "point": point,
                 # The model config it ran (what a deployment takes over), plus the routing.
-                "config": {**_describe(_point_config(file_cfg, point)), "bucketing": point["bucketing"]},
+                "config": {**_describe(session.config(point)), "bucketing": point["bucketing"]},
                 "result": result,
             }
         if options.recheck and winner_point != baseline_point:
-            log("paired re-measure: baseline, then winner")
-            b2, w2 = session.replay(baseline_point), session.replay(winner_point)
+            # Longer than a candidate's window: p99 over a few hundred requests is a handful of
+            # samples, and this is the comparison the report stands on.
+            long = RECHECK_LENGTH * options.duration
+            log(f"paired re-measure, {long:g} s each: baseline, then winner")
+            b2 = session.replay(baseline_point, duration=long)
+            w2 = session.replay(winner_point, duration=long)
             report["recheck"] = {
+                "duration_s": long,
                 "baseline": _brief(b2),
                 "tuned": _brief(w2),
                 "speedup": round(w2["throughput_rps"] / b2["throughput_rps"], 2)
@@ -479,12 +519,14 @@ def paired_measure(
     *,
     state: ServerState,
     rounds: int = 3,
+    bucketing: dict | None = None,
 ) -> list[list[dict]]:
     """Replays each point ``rounds`` times, alternating their order every round (ABBA...).
 
     A search's best is the maximum of noisy samples; measuring its rivals again, back to
     back and in alternating order, is the fair comparison on a shared machine. Points
-    with bucketing need its ensemble loaded (a search with bucketing on loaded it).
+    with bucketing need the search's plan: ``bucketing`` (the report's ``bucketing``) in
+    ``in-model`` mode, else its ensemble loaded (a search with bucketing on loaded it).
     Returns, per point, its results in round order.
     """
     from trt_pdk.triton.bucketing import bucketed_name
@@ -494,7 +536,10 @@ def paired_measure(
     replay = replay_traffic(traffic.log, traffic.profiles)
     dtypes = {t.name: np.dtype(tc.numpy_dtype(tc.pb_name(t.data_type))) for t in entry.config.input}
     session = _Session(state, model, entry.config, traffic=replay, dtypes=dtypes, options=options)
-    session.ensemble = bucketed_name(model)
+    if bucketing and bucketing.get("mode") == "in-model":
+        session.bucketing = bucketing
+    else:
+        session.ensemble = bucketed_name(model)
     out: list[list[dict]] = [[] for _ in points]
     try:
         for r in range(rounds):

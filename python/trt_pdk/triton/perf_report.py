@@ -80,6 +80,8 @@ def stage_result(report: dict) -> dict:
         "open_loop": _open_brief(report.get("open_loop", {})),
         "bucketing": {
             "enabled": bucketing.get("enabled", False),
+            "mode": bucketing.get("mode"),
+            "ragged_inputs": bucketing.get("ragged_inputs", []),
             "reason": bucketing.get("reason", ""),
             "axes": bucketing.get("axes", []),
             "checks": bucketing.get("checks", []),
@@ -140,7 +142,9 @@ def report_json(perf: dict[str, Any]) -> dict[str, Any]:
     out["search"] = perf.get("search")
     out["recheck"] = perf.get("recheck")
     out["open_loop"] = perf.get("open_loop")
-    out["bucketing"] = {k: perf["bucketing"][k] for k in ("enabled", "reason", "axes")}
+    out["bucketing"] = {
+        k: perf["bucketing"].get(k) for k in ("enabled", "mode", "ragged_inputs", "reason", "axes")
+    }
     out["traffic"] = {k: perf["traffic"][k] for k in ("requests_per_pass", "distinct_shapes", "timestamps")}
     out["machine"] = perf["machine"]
     return out
@@ -179,6 +183,8 @@ def serving_row(perf: dict[str, Any]) -> tuple[str, str]:
     b = perf["bucketing"]
     if not b["enabled"]:
         after += f"; bucketing off: {b['reason']}"
+    elif b.get("reason"):
+        after += f"; bucketing: {b['reason']}"
     return f"{base['config']}: {cell(base)}", after
 
 

@@ -5,18 +5,32 @@ The ONNX graph already carries any plugin as an ONNX local function, so plain
 onnxruntime runs it. Tensor names, dtypes and the batching config match the TensorRT
 model of the same graph, so clients do not change when the engine replaces it.
 
-Batching pays off here because ``execute`` concatenates every request Triton hands it
-into one batch and runs onnxruntime once: a weight-bound graph reads its weights once
-per batch instead of once per request.
+Batching pays off here because ``execute`` runs every group of equal-shape requests
+Triton hands it as one onnxruntime batch: a weight-bound graph reads its weights once
+per batch instead of once per request, and the server's per-execution cost is paid once.
+
+Shape bucketing happens here too. Triton's dynamic batcher merges only requests whose
+non-batch dims are equal, unless the input allows ragged batches
+(``allow_ragged_batch``): then it hands ``execute`` requests of any shape, and this model
+zero-pads each one along the bucketed axes up to its bucket edge, runs each bucket as
+one batch and cuts every output back to the request's own length. trt-pdk turns an axis
+on only after checking on this graph that padding it leaves the unpadded outputs
+unchanged (``trt_pdk.triton.bucketing.check_padding``).
 
 Config parameters (all optional):
   onnx_file           file name in the version folder (default ``model.onnx``)
   intra_op_threads    onnxruntime intra-op threads per instance (default 1: instances,
                       not threads, are how this backend scales, and the server shares
                       the cores with its clients)
+  bucketing           JSON ``{"axes": [{"input", "axis", "edges", "tied": [[input, axis]],
+                      "outputs": {output: axis}}]}``; axes count the batch dim. Without it,
+                      requests of unequal shapes (ragged batches) run in exact-shape groups.
 
 This file runs inside Triton's python stub (its own interpreter, PYTHONPATH ignored):
-it may import only numpy, onnxruntime and Triton's ``triton_python_backend_utils``.
+it may import only numpy, onnxruntime and Triton's ``triton_python_backend_utils``. It
+answers through each request's response sender in default (non-decoupled) mode, which the
+python backend of Triton 2.51 (the kit's embedded server) accepts; older python backends
+that require ``execute`` to return the responses do not.
 """
 
 from __future__ import annotations
@@ -27,6 +41,43 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import triton_python_backend_utils as pb_utils
+
+
+def bucket_request(tensors: dict, axes: list) -> tuple[dict, list]:
+    """Zero-pads one request's inputs up to the bucket edges; returns them and the cuts to undo it.
+
+    A cut is ``(outputs {name: axis}, length)``: the request's own size along a padded axis.
+    """
+    cuts = []
+    for ax in axes:
+        size = tensors[ax["input"]].shape[ax["axis"]]
+        edge = next((e for e in ax["edges"] if e >= size), size)  # past the last edge: as is
+        if edge == size:
+            continue
+        for name, axis in [[ax["input"], ax["axis"]], *ax.get("tied", [])]:
+            arr = tensors[name]
+            widths = [(0, 0)] * arr.ndim
+            widths[axis] = (0, edge - arr.shape[axis])
+            tensors[name] = np.pad(arr, widths)
+        cuts.append((ax.get("outputs", {}), size))
+    return tensors, cuts
+
+
+def unbucket_outputs(outputs: dict, cuts: list) -> dict:
+    for targets, size in cuts:
+        for name, axis in targets.items():
+            index = [slice(None)] * outputs[name].ndim
+            index[axis] = slice(0, size)
+            outputs[name] = outputs[name][tuple(index)]
+    return outputs
+
+
+def _group_elements(members: list) -> int:
+    return sum(a.size for _, tensors, _ in members for a in tensors.values())
+
+
+def _send(sender, response) -> None:
+    sender.send(response, flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL)
 
 
 class TritonPythonModel:
@@ -47,41 +98,52 @@ class TritonPythonModel:
         # With max_batch_size > 0 every tensor carries a leading batch dim that we may
         # concatenate along; with 0 each request must run on its own.
         self.batched = int(config.get("max_batch_size", 0)) > 0
+        self.axes = json.loads(params["bucketing"])["axes"] if params.get("bucketing") else []
 
     def execute(self, requests):
-        if not self.batched or len(requests) == 1:
-            return [self._run_one(r) for r in requests]
-        feeds, sizes = {}, []
-        try:
-            for name in self.input_names:
-                parts = [pb_utils.get_input_tensor_by_name(r, name).as_numpy() for r in requests]
-                feeds[name] = np.concatenate(parts, axis=0)
-                sizes = [p.shape[0] for p in parts]
-            outputs = self.session.run(self.output_names, feeds)
-        except Exception as exc:  # one bad request must not fail the others silently
-            error = pb_utils.TritonError(f"onnxruntime failed on a batch of {len(requests)}: {exc}")
-            return [pb_utils.InferenceResponse(error=error) for _ in requests]
-        bounds = np.cumsum([0, *sizes])
-        responses = []
-        for i in range(len(requests)):
-            tensors = [
-                pb_utils.Tensor(name, np.ascontiguousarray(out[bounds[i] : bounds[i + 1]]))
-                for name, out in zip(self.output_names, outputs, strict=False)
-            ]
-            responses.append(pb_utils.InferenceResponse(output_tensors=tensors))
-        return responses
+        # Responses go out through each request's sender as soon as its group has run
+        # (one final response per request is allowed in default mode too), smallest groups
+        # first, so a short request batched with a long one does not wait for it.
+        senders = [r.get_response_sender() for r in requests]
+        groups: dict[tuple, list] = {}
+        for i, request in enumerate(requests):
+            tensors = {n: pb_utils.get_input_tensor_by_name(request, n).as_numpy() for n in self.input_names}
+            try:
+                tensors, cuts = bucket_request(tensors, self.axes)
+            except Exception as exc:  # one bad request must not fail the others
+                error = pb_utils.TritonError(f"padding failed: {exc}")
+                _send(senders[i], pb_utils.InferenceResponse(error=error))
+                continue
+            key = tuple(tensors[n].shape[1:] for n in self.input_names) if self.batched else (i,)
+            groups.setdefault(key, []).append((i, tensors, cuts))
+        for members in sorted(groups.values(), key=_group_elements):
+            self._run_group(members, senders)
+        # Returns None: every response went through its sender.
 
-    def _run_one(self, request):
-        feeds = {n: pb_utils.get_input_tensor_by_name(request, n).as_numpy() for n in self.input_names}
+    def _run_group(self, members: list, senders: list) -> None:
+        """One onnxruntime run for requests of equal (padded) shapes, split back per request."""
         try:
+            if len(members) == 1:
+                feeds = members[0][1]
+            else:
+                feeds = {n: np.concatenate([m[1][n] for m in members], axis=0) for n in self.input_names}
             outputs = self.session.run(self.output_names, feeds)
-        except Exception as exc:
-            return pb_utils.InferenceResponse(error=pb_utils.TritonError(f"onnxruntime failed: {exc}"))
-        tensors = [
-            pb_utils.Tensor(n, np.ascontiguousarray(o))
-            for n, o in zip(self.output_names, outputs, strict=False)
-        ]
-        return pb_utils.InferenceResponse(output_tensors=tensors)
+        except Exception as exc:  # one bad group must not fail the others silently
+            error = pb_utils.TritonError(f"onnxruntime failed on a batch of {len(members)}: {exc}")
+            for i, _, _ in members:
+                _send(senders[i], pb_utils.InferenceResponse(error=error))
+            return
+        start = 0
+        for i, tensors, cuts in members:
+            rows = tensors[self.input_names[0]].shape[0] if self.batched else None
+            mine = {
+                name: out[start : start + rows] if self.batched else out
+                for name, out in zip(self.output_names, outputs, strict=True)
+            }
+            start += rows or 0
+            mine = unbucket_outputs(mine, cuts)
+            tensors_out = [pb_utils.Tensor(n, np.ascontiguousarray(mine[n])) for n in self.output_names]
+            _send(senders[i], pb_utils.InferenceResponse(output_tensors=tensors_out))
 
     def finalize(self):
         self.session = None
