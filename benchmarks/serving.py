@@ -102,6 +102,16 @@ def main(argv: list[str] | None = None) -> int:
             "measured": quick["search"]["measured"],
             "seconds": quick["search"]["seconds"],
             "stopped": quick["search"]["stopped"],
+            "baseline_p99_ms": quick["baseline"]["result"]["p99_ms"],
+            "path": [
+                {
+                    "config": c["label"],
+                    "step": c["step"],
+                    "feasible": c["feasible"],
+                    **{k: c["result"][k] for k in ("throughput_rps", "p99_ms", "avg_batch")},
+                }
+                for c in quick["candidates"]
+            ],
         },
         "exhaustive": {
             "best": best["label"],

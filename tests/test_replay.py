@@ -103,6 +103,22 @@ def test_quick_search_climbs_to_the_exhaustive_best_with_fewer_measurements():
     assert len(seen) == len({json.dumps(p, sort_keys=True) for p in seen})  # nothing measured twice
 
 
+def test_quick_search_looks_past_a_neighbour_within_the_noise_band():
+    # 3 instances measured 1 % below 2 (one noisy sample each); 4 is the real best.
+    rps = {1: 100.0, 2: 150.0, 3: 148.5, 4: 200.0}
+    grid = {"instance_count": [1, 2, 3, 4]}
+
+    def measure(point):
+        return {"throughput_rps": rps[point["instance_count"]], "p99_ms": 10.0, "failed": 0, "succeeded": 1}
+
+    found = GridSearch(grid, measure).quick({"instance_count": 1}, p99_limit=50, min_gain=0.05)
+    assert found.best.point == {"instance_count": 4}, found.stopped
+    # A gap wider than the band is not crossed: with 3 at 120, the climb stops at 2.
+    rps[3] = 120.0
+    found = GridSearch(grid, measure).quick({"instance_count": 1}, p99_limit=50, min_gain=0.05)
+    assert found.best.point == {"instance_count": 2} and len(found.candidates) == 3
+
+
 def test_a_config_over_the_p99_limit_never_wins():
     # delay 500 peaks in throughput but its p99 (55 ms) is over a 52 ms limit.
     quick = GridSearch(GRID, _landscape).quick({"instance_count": 1, "delay": None}, p99_limit=52)

@@ -4,9 +4,11 @@ A point of the grid picks one value per dimension (instance count, max queue del
 no batching, preferred batch sizes, bucketing). ``measure(point)`` measures it (on the
 traffic replay) and returns at least ``throughput_rps``, ``p99_ms`` and ``failed``.
 A point is *feasible* when nothing failed and its p99 is at most ``p99_limit`` (the
-baseline's). The quick search starts at ``start`` and moves to the best feasible
-neighbour (one dimension one step away) while that raises throughput by ``min_gain``;
-the exhaustive search measures every point. Both return every point measured, in order.
+baseline's). The quick search starts at ``start`` and climbs best-first: it measures the
+neighbours (one dimension one step away) of the best feasible point, and of every other
+feasible point within ``min_gain`` of the best (single samples are that noisy), until all
+of those have been expanded; the exhaustive search measures every point. Both return
+every point measured, in order.
 """
 
 from __future__ import annotations
@@ -97,41 +99,53 @@ class GridSearch:
         start: dict,
         *,
         p99_limit: float | None,
-        min_gain: float = 0.05,
+        min_gain: float = 0.10,
         start_result: dict | None = None,
         budget_s: float | None = None,
     ) -> SearchResult:
+        """Best-first climb: expand (measure the fresh neighbours of) the best feasible point
+        not yet expanded, and also any other feasible point within ``min_gain`` of the best.
+
+        A single sample ranks two configs reliably only when they differ by more than its
+        noise: a neighbour that measured a few percent below (or above) the best may be
+        the better one, so it is expanded too. The search stops when every feasible point
+        within ``min_gain`` of the best has been expanded.
+        """
         t0 = time.monotonic()
-        result = SearchResult("quick (hill climbing)")
+        result = SearchResult("quick (best-first hill climbing)")
         start = self.normalize(start)
         if start_result is not None:
             c = Candidate(start, start_result, _feasible(start_result, p99_limit), 0)
             self.seen[_key(start)] = c
             result.candidates.append(c)
-        current = self._measure(start, 0, p99_limit, result)
+        first = self._measure(start, 0, p99_limit, result)
+        expanded: set[tuple] = set()
         step = 0
         while True:
-            step += 1
+            feasible = [c for c in result.candidates if c.feasible]
+            if not feasible:
+                result.stopped = "no feasible point (the start failed or broke the p99 limit)"
+                break
+            top = max(c.result["throughput_rps"] for c in feasible)
+            close = [
+                c
+                for c in feasible
+                if _key(c.point) not in expanded and c.result["throughput_rps"] >= top * (1 - min_gain)
+            ]
+            if not close:
+                result.stopped = f"every feasible config within {min_gain:.0%} of the best was expanded"
+                break
             if budget_s is not None and time.monotonic() - t0 > budget_s:
                 result.stopped = f"time budget of {budget_s:.0f} s spent"
                 break
-            fresh = [p for p in self.neighbours(current.point) if _key(p) not in self.seen]
-            tried = [self._measure(p, step, p99_limit, result) for p in fresh]
-            good = [c for c in tried if c.feasible]
-            if not good:
-                result.stopped = "no feasible neighbour left"
-                break
-            best = max(good, key=lambda c: c.result["throughput_rps"])
-            if best.result["throughput_rps"] < current.result["throughput_rps"] * (1 + min_gain):
-                result.stopped = f"no neighbour adds {min_gain:.0%} throughput"
-                break
-            current = best
+            step += 1
+            nxt = max(close, key=lambda c: c.result["throughput_rps"])
+            expanded.add(_key(nxt.point))
+            for p in self.neighbours(nxt.point):
+                if _key(p) not in self.seen:
+                    self._measure(p, step, p99_limit, result)
         feasible = [c for c in result.candidates if c.feasible]
-        result.best = (
-            current
-            if current.feasible or not feasible
-            else max(feasible, key=lambda c: c.result["throughput_rps"])
-        )
+        result.best = max(feasible, key=lambda c: c.result["throughput_rps"]) if feasible else first
         result.seconds = round(time.monotonic() - t0, 2)
         return result
 

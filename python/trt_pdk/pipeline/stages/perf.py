@@ -56,7 +56,7 @@ class PerfOptions:
         factory=list, form="comma", help="batcher queue delays the tuning tries, microseconds (comma list)"
     )
     min_gain: float = option(
-        0.05, help="relative throughput gain at target_concurrency a tuning step must bring to be kept"
+        0.10, help="the quick search also expands configs within this fraction of the best throughput"
     )
     max_input_mib: float = option(
         DEFAULT_MAX_INPUT_MIB,
