@@ -602,5 +602,24 @@ def test_crash_reports_go_to_a_temp_folder_when_the_cache_is_unwritable(tmp_path
     assert "ValueError: boom" in path.read_text()
 
 
+def test_the_crash_folder_keeps_only_the_newest_reports(tmp_path, monkeypatch):
+    from trt_pdk.errors import KEEP_CRASH_REPORTS, crash_folder, write_crash_report
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folder = crash_folder()
+    folder.mkdir(parents=True)
+    for i in range(KEEP_CRASH_REPORTS + 5):  # older reports, oldest first
+        old = folder / f"20200101-0000{i:02d}-x.txt"
+        old.write_text("old")
+        os.utime(old, (1_600_000_000 + i, 1_600_000_000 + i))
+    try:
+        raise ValueError("boom")
+    except ValueError as exc:
+        path = write_crash_report(exc, ["x"])
+    left = sorted(p.name for p in folder.glob("*.txt"))
+    assert len(left) == KEEP_CRASH_REPORTS and path.name in left
+    assert "20200101-000000-x.txt" not in left and f"20200101-0000{KEEP_CRASH_REPORTS + 4:02d}-x.txt" in left
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-q"]))

@@ -10,6 +10,7 @@ line saying so.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -85,10 +86,14 @@ def crash_folder() -> Path:
     return Path(base) / "trt-pdk" / "crashes"
 
 
+KEEP_CRASH_REPORTS = 50
+
+
 def write_crash_report(exc: BaseException, argv: list[str]) -> Path | None:
     """Writes `exc`'s traceback and the command line to a new file; returns its path.
 
-    Tries the cache folder, then the temp folder; None when neither is writable.
+    Tries the cache folder, then the temp folder; None when neither is writable. The
+    folder keeps the newest ``KEEP_CRASH_REPORTS`` reports, so a crash loop cannot fill it.
     """
     text = (
         f"trt-pdk {' '.join(argv)}\n"
@@ -101,7 +106,17 @@ def write_crash_report(exc: BaseException, argv: list[str]) -> Path | None:
             fd, name = tempfile.mkstemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), suffix=".txt", dir=folder)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
+            _prune_crash_reports(folder, keep=Path(name))
             return Path(name)
         except OSError:
             continue
     return None
+
+
+def _prune_crash_reports(folder: Path, keep: Path) -> None:
+    """Deletes all but the newest ``KEEP_CRASH_REPORTS`` reports (names sort by time)."""
+    reports = sorted(folder.glob("*.txt"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+    for old in reports[:-KEEP_CRASH_REPORTS]:
+        if old != keep:
+            with contextlib.suppress(OSError):
+                old.unlink()
