@@ -108,6 +108,14 @@ def test_demo_runs_end_to_end_with_a_measured_report(first, capsys):
             assert band[side]["throughput_rps"] > 0 and band[side]["p99_ms"] > 0
     assert perf["candidates"][0]["config"] == perf["baseline"]["config"]
     assert perf["bucketing"]["enabled"] is True and perf["bucketing"]["axes"][0]["axis"] == 1
+    # The winner's model config, as Triton reads it: ragged inputs exactly when bucketing won.
+    from trt_pdk.triton.config import load_config
+
+    tuned_cfg = load_config(run_dir / "perf" / "tuned_config.pbtxt")
+    assert (run_dir / "repository" / "deploy" / "models" / tuned_cfg.name / "config.pbtxt").is_file()
+    assert tuned_cfg.instance_group[0].count == perf["tuned"]["instance_count"]
+    assert tuned_cfg.HasField("dynamic_batching") == perf["tuned"]["dynamic_batching"]
+    assert any(t.allow_ragged_batch for t in tuned_cfg.input) == perf["tuned"]["bucketing"]
     assert report["stages"]["perf"]["seconds"] < 120
     assert report["versions"]["onnx"] and "RMSNorm" in report["versions"]["plugins"]
     aspects = {r["aspect"]: r for r in report["before_after"]}

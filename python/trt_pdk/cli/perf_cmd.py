@@ -21,7 +21,8 @@ def register(subparsers) -> None:
             "clients; open loop on its timestamps when it has them) against a model on the embedded "
             "Triton (started here on --repository, or the one serving --run-dir), per traffic band and "
             "overall; plans shape bucketing from the same traffic and searches instance count x dynamic "
-            "batching x bucketing with p99 no worse than the baseline. Writes RUN_DIR/perf.json."
+            "batching x bucketing with p99 no worse than the baseline. Writes RUN_DIR/perf.json and the "
+            "winner's model config, RUN_DIR/tuned_config.pbtxt."
         ),
     )
     p.add_argument("--model", required=True)
@@ -39,7 +40,7 @@ def register(subparsers) -> None:
 
 
 def _perf(args) -> int:
-    from trt_pdk.triton.perf import ServingTraffic, run_perf
+    from trt_pdk.triton.perf import TUNED_CONFIG, ServingTraffic, run_perf
     from trt_pdk.triton.server import pid_alive, read_state
 
     options = options_from_args(PerfOptions, args)
@@ -64,7 +65,11 @@ def _perf(args) -> int:
         onnx_model=args.onnx,
         log=lambda message: print(f"perf: {message}", file=sys.stderr, flush=True),
     )
-    print(json.dumps(report["summary"] | {"perf_json": str(Path(args.run_dir) / "perf.json")}, indent=2))
+    files = {
+        "perf_json": str(Path(args.run_dir) / "perf.json"),
+        "tuned_config": str(Path(args.run_dir) / TUNED_CONFIG),
+    }
+    print(json.dumps(report["summary"] | files, indent=2))
     return 0
 
 

@@ -47,6 +47,9 @@ from trt_pdk.triton.server import ServerState, TritonServer, load_model, pid_ali
 LONG_WINDOW = 3
 
 
+TUNED_CONFIG = "tuned_config.pbtxt"  # the winner's model config, next to perf.json
+
+
 def _describe(cfg) -> dict:
     bucketing = cfg.parameters["bucketing"].string_value if "bucketing" in cfg.parameters else ""
     return {
@@ -393,6 +396,8 @@ def measure_serving(
                 "point": point,
                 # The model config it ran (what a deployment takes over), plus the routing.
                 "config": {**_describe(session.config(point)), "bucketing": point["bucketing"]},
+                # The exact model config it ran, for a deployment to take over.
+                "model_config": tc.config_to_text(session.config(point)),
                 "result": result,
             }
         if options.recheck and winner_point != baseline_point:
@@ -492,7 +497,11 @@ def run_perf(
     onnx_model: str | Path | None = None,
     log=lambda message: None,
 ) -> dict:
-    """:func:`measure_serving` on a running server (``state``) or one started here; writes perf.json."""
+    """:func:`measure_serving` on a running server (``state``) or one started here.
+
+    Writes ``perf.json`` and the winner's model config (``tuned_config.pbtxt``: batching,
+    instances and, when bucketing won, ragged inputs and bucket edges) to ``run_dir``.
+    """
     run_dir = Path(run_dir)
     if state is not None:
         report = measure_serving(
@@ -504,6 +513,7 @@ def run_perf(
                 repository, model, traffic, options, state=server.state, onnx_model=onnx_model, log=log
             )
     run_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(run_dir / TUNED_CONFIG, report["tuned"]["model_config"])
     write_text_atomic(run_dir / "perf.json", json.dumps(report, indent=2) + "\n")
     return report
 

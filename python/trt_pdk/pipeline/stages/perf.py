@@ -101,7 +101,8 @@ class PerfResult(StageResult):
 
     Attributes:
         baseline / tuned: the rows of the baseline and the tuned config; bands: per traffic
-        band; candidates: every config tried; perf_json: the full report.
+        band; candidates: every config tried; perf_json: the full report; tuned_config:
+        the winner's model config (config.pbtxt text), for a deployment to take over.
     """
 
     baseline: dict[str, Any]
@@ -117,6 +118,7 @@ class PerfResult(StageResult):
     machine: dict[str, Any]
     seconds: float
     perf_json: str
+    tuned_config: str = ""
 
 
 def run(
@@ -129,7 +131,7 @@ def run(
 ) -> PerfResult:
     """Replays the traffic log (bands from the planned profiles) against the served model."""
     from trt_pdk.profiles import load_profiles
-    from trt_pdk.triton.perf import ServingTraffic, run_perf
+    from trt_pdk.triton.perf import TUNED_CONFIG, ServingTraffic, run_perf
     from trt_pdk.triton.perf_report import options_from_section, stage_result
     from trt_pdk.triton.server import explain_log, pid_alive
 
@@ -156,5 +158,9 @@ def run(
     if not pid_alive(state.pid):
         raise UserError(f"the Triton server (PID {state.pid}) died during perf. {explain_log(state.log)}")
     return PerfResult.from_json(
-        {**stage_result(report), "perf_json": ctx.rel(ctx.root / "perf" / "perf.json")}
+        {
+            **stage_result(report),
+            "perf_json": ctx.rel(ctx.root / "perf" / "perf.json"),
+            "tuned_config": ctx.rel(ctx.root / "perf" / TUNED_CONFIG),
+        }
     )
