@@ -140,3 +140,50 @@ def test_a_request_past_the_input_limit_is_refused_naming_the_log(tmp_path):
     assert [list(p["x"].shape) for p in small] == [[1, 8], [1, 1048576]]
     with pytest.raises(UserError, match=r"over the 2 MiB limit.*t\.jsonl logs the request .*--max-input-mib"):
         payloads(traffic, {"x": np.dtype("float32")}, max_input_mib=2)
+
+
+class _ScriptedSession:
+    """Replays return the next scripted result of each config (the final round's re-measures)."""
+
+    def __init__(self, script: dict[int, list[tuple[float, float]]]):
+        self.script = {k: list(v) for k, v in script.items()}
+        self.order: list[int] = []
+
+    def replay(self, point):
+        i = point["instance_count"]
+        self.order.append(i)
+        rps, p99 = self.script[i].pop(0)
+        return {"throughput_rps": rps, "p99_ms": p99, "failed": 0}
+
+
+def _candidate(i: int, rps: float, p99: float = 10.0):
+    from trt_pdk.triton.search import Candidate
+
+    point = {"instance_count": i, "max_queue_delay_us": None, "preferred_batch_sizes": [], "bucketing": False}
+    return Candidate(point, {"throughput_rps": rps, "p99_ms": p99, "failed": 0}, True, 1)
+
+
+def test_the_final_round_picks_the_close_call_by_its_mean_over_more_samples():
+    from trt_pdk.triton.perf import _final_round
+
+    # 1 won its single sample by 3 %; measured twice more, 2 is the faster one.
+    session = _ScriptedSession({1: [(90, 10), (92, 10)], 2: [(105, 10), (104, 10)]})
+    cands = [_candidate(1, 100), _candidate(2, 97), _candidate(3, 50)]
+    chosen, finals = _final_round(session, cands, p99_limit=20, min_gain=0.1, log=lambda m: None)
+    assert chosen.point["instance_count"] == 2
+    assert [r["chosen"] for r in finals["rows"]] == [False, True]
+    assert session.order == [1, 2, 2, 1]  # alternating order; 3 (50 % behind) is not a finalist
+    # A finalist whose p99 breaks the limit on average cannot win however fast it is.
+    session = _ScriptedSession({1: [(90, 10), (92, 10)], 2: [(105, 40), (104, 40)]})
+    chosen, finals = _final_round(session, cands, p99_limit=20, min_gain=0.1, log=lambda m: None)
+    assert chosen.point["instance_count"] == 1 and not finals["rows"][1]["feasible"]
+
+
+def test_a_clear_winner_needs_no_final_round():
+    from trt_pdk.triton.perf import _final_round
+
+    session = _ScriptedSession({})
+    chosen, finals = _final_round(
+        session, [_candidate(1, 100), _candidate(2, 80)], p99_limit=20, min_gain=0.1, log=lambda m: None
+    )
+    assert chosen.point["instance_count"] == 1 and session.order == [] and "no other" in finals["reason"]

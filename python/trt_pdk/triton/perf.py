@@ -13,7 +13,9 @@
 3. the config space (instance count x dynamic batching max queue delay / off x preferred
    batch sizes x bucketing) is searched quickly by hill climbing from the baseline (one
    instance, no batching, no bucketing), every candidate measured on the replay and kept
-   only with p99 <= the baseline's (:mod:`trt_pdk.triton.search`);
+   only with p99 <= the baseline's (:mod:`trt_pdk.triton.search`); the close calls (within
+   ``min_gain`` of the best single sample) are replayed twice more in alternating order
+   and the best mean wins (:func:`_final_round`);
 4. baseline and winner are measured again back to back (a paired sample), each band is
    replayed alone for both, and, when the log has timestamps, both are replayed open
    loop on the log's clock.
@@ -379,8 +381,12 @@ def measure_serving(
                 }
                 for c in found.candidates
             ]
-            if found.best is not None:
-                winner_point, winner = found.best.point, found.best.result
+            t_finals = time.monotonic()
+            chosen, finals = _final_round(
+                session, found.candidates, p99_limit=base["p99_ms"], min_gain=options.min_gain, log=log
+            )
+            if chosen is not None:
+                winner_point, winner = chosen.point, chosen.result
             report["search"] = {
                 "method": found.method,
                 "grid": grid,
@@ -388,6 +394,8 @@ def measure_serving(
                 "measured": len(found.candidates),
                 "seconds": found.seconds,
                 "stopped": found.stopped,
+                "finals": finals,
+                "finals_seconds": round(time.monotonic() - t_finals, 2),
             }
         report["candidates"] = candidates
         for name, point, result in (("baseline", baseline_point, base), ("tuned", winner_point, winner)):
@@ -440,6 +448,53 @@ def measure_serving(
     report["summary"] = _summary(report)
     report["seconds"] = round(time.monotonic() - t_start, 1)
     return report
+
+
+FINALISTS, FINAL_ROUNDS = 3, 2
+
+
+def _final_round(session, candidates, *, p99_limit: float | None, min_gain: float, log):
+    """Picks the winner among the search's close calls by measuring them again.
+
+    The feasible configs within ``min_gain`` of the best single sample (at most
+    ``FINALISTS``) are replayed ``FINAL_ROUNDS`` more times, in alternating order. The
+    winner has the highest mean throughput among those whose mean p99 stays within the
+    limit and that failed nothing. Returns (winner candidate or None, the final's rows).
+    """
+    feasible = sorted((c for c in candidates if c.feasible), key=lambda c: -c.result["throughput_rps"])
+    if not feasible:
+        return None, {"reason": "no feasible config"}
+    top = feasible[0].result["throughput_rps"]
+    close = [c for c in feasible if c.result["throughput_rps"] >= top * (1 - min_gain)][:FINALISTS]
+    if len(close) < 2:
+        return close[0], {"reason": f"no other feasible config within {min_gain:.0%} of the best"}
+    log(f"final: {len(close)} configs within {min_gain:.0%} of the best, {FINAL_ROUNDS} more rounds each")
+    runs: list[list[dict]] = [[] for _ in close]
+    for r in range(FINAL_ROUNDS):
+        for i in range(len(close)) if r % 2 == 0 else reversed(range(len(close))):
+            runs[i].append(session.replay(close[i].point))
+    rows = []
+    for c, results in zip(close, runs, strict=True):
+        samples = [c.result, *results]
+        rps = [x["throughput_rps"] for x in samples]
+        p99 = [x["p99_ms"] if x["p99_ms"] is not None else math.inf for x in samples]
+        rows.append(
+            {
+                "config": _label(c.point),
+                "throughput_rps": rps,
+                "p99_ms": p99,
+                "mean_throughput_rps": round(sum(rps) / len(rps), 2),
+                "mean_p99_ms": round(sum(p99) / len(p99), 3),
+                "feasible": not any(x["failed"] for x in samples)
+                and (p99_limit is None or sum(p99) / len(p99) <= p99_limit),
+            }
+        )
+    eligible = [i for i, row in enumerate(rows) if row["feasible"]]
+    pick = max(eligible, key=lambda i: rows[i]["mean_throughput_rps"]) if eligible else 0
+    for i, row in enumerate(rows):
+        row["chosen"] = i == pick
+    reason = "" if eligible else "no finalist held the p99 limit on average; the search's best is kept"
+    return close[pick], {"rows": rows, "reason": reason}
 
 
 def _bands(session, replay, *, base_point, win_point, base, winner, options, log) -> list[dict]:
