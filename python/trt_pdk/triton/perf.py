@@ -48,7 +48,6 @@ from trt_pdk.triton.server import ServerState, TritonServer, load_model, pid_ali
 # candidate's limit, the paired re-measure and the bands alone), in candidate windows.
 LONG_WINDOW = 3
 
-
 TUNED_CONFIG = "tuned_config.pbtxt"  # the winner's model config, next to perf.json
 
 
@@ -399,13 +398,13 @@ def measure_serving(
             }
         report["candidates"] = candidates
         for name, point, result in (("baseline", baseline_point, base), ("tuned", winner_point, winner)):
+            cfg = session.config(point)
             report[name] = {
                 "label": _label(point),
                 "point": point,
-                # The model config it ran (what a deployment takes over), plus the routing.
-                "config": {**_describe(session.config(point)), "bucketing": point["bucketing"]},
+                "config": {**_describe(cfg), "bucketing": point["bucketing"]},
                 # The exact model config it ran, for a deployment to take over.
-                "model_config": tc.config_to_text(session.config(point)),
+                "model_config": tc.config_to_text(cfg),
                 "result": result,
             }
         if options.recheck and winner_point != baseline_point:
@@ -469,10 +468,7 @@ def _final_round(session, candidates, *, p99_limit: float | None, min_gain: floa
     if len(close) < 2:
         return close[0], {"reason": f"no other feasible config within {min_gain:.0%} of the best"}
     log(f"final: {len(close)} configs within {min_gain:.0%} of the best, {FINAL_ROUNDS} more rounds each")
-    runs: list[list[dict]] = [[] for _ in close]
-    for r in range(FINAL_ROUNDS):
-        for i in range(len(close)) if r % 2 == 0 else reversed(range(len(close))):
-            runs[i].append(session.replay(close[i].point))
+    runs = _alternating(session, [c.point for c in close], FINAL_ROUNDS)
     rows = []
     for c, results in zip(close, runs, strict=True):
         samples = [c.result, *results]
@@ -609,13 +605,18 @@ def paired_measure(
         session.bucketing = bucketing
     else:
         session.ensemble = bucketed_name(model)
-    out: list[list[dict]] = [[] for _ in points]
     try:
-        for r in range(rounds):
-            order = range(len(points)) if r % 2 == 0 else reversed(range(len(points)))
-            for i in order:
-                out[i].append(session.replay(points[i]))
+        return _alternating(session, points, rounds)
     finally:
         if pid_alive(state.pid):
             load_model(state, model)
+
+
+def _alternating(session, points: list[dict], rounds: int) -> list[list[dict]]:
+    """Replays each point once per round, reversing the order every other round (ABBA...), so
+    drift on a shared machine does not favour whichever point goes first. Per point, its results."""
+    out: list[list[dict]] = [[] for _ in points]
+    for r in range(rounds):
+        for i in range(len(points)) if r % 2 == 0 else reversed(range(len(points))):
+            out[i].append(session.replay(points[i]))
     return out
