@@ -145,6 +145,7 @@ def test_perf_defaults_agree_between_cli_and_yaml(tmp_path):
         "duration",
         "protocol",
         "instance_counts",
+        "intra_op_threads",
         "max_queue_delays_us",
         "max_input_mib",
     )

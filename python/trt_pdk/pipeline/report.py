@@ -4,7 +4,7 @@
 
     {"stages": {"<stage>": {"status": "ok|skipped|failed", "seconds": s, "reason": "..."}},
      "verify": {"passed": bool, "protocols": ["http", "grpc"], "max_abs_err": x},
-     "perf": {"baseline": {"config", "dynamic_batching", "instance_count", "bucketing",
+     "perf": {"baseline": {"config", "dynamic_batching", "instance_count", "intra_op_threads", "bucketing",
                            "concurrency", "throughput_rps", "p50_ms", "p95_ms", "p99_ms",
                            "failed", "distinct_shapes", "avg_batch"},
               "tuned": {...same keys...},

@@ -28,6 +28,8 @@ class PerfOptions:
         search: ``quick`` (hill climbing, default), ``exhaustive`` or ``none`` (baseline only).
         bucketing: plan and try shape bucketing (default True).
         instance_counts / max_queue_delays_us / preferred_batch_sizes: the grid.
+        intra_op_threads: onnxruntime threads per instance to search, for the kit's python
+            model (default 1 and 2; instances x threads past the machine's cores are skipped).
         min_gain: the quick search also expands configs within this fraction of the best
             throughput (default 0.10: one 1 s sample of the same config varies by about that
             much between runs on a shared 2-core machine).
@@ -48,6 +50,11 @@ class PerfOptions:
     bucketing: bool = option(True, help="plan and try shape bucketing (--no-bucketing: do not)")
     instance_counts: list[int] = option(
         factory=lambda: [1, 2], form="comma", help="instance counts to search (comma list)"
+    )
+    intra_op_threads: list[int] = option(
+        factory=lambda: [1, 2],
+        form="comma",
+        help="onnxruntime threads per instance to search, for the kit's python model (comma list)",
     )
     max_queue_delays_us: list[int] = option(
         factory=lambda: [100, 500, 2000],
@@ -95,6 +102,10 @@ class PerfOptions:
         need(
             bool(self.instance_counts) and all(isinstance(n, int) and n >= 1 for n in self.instance_counts),
             f"instance counts must be whole numbers >= 1, got {self.instance_counts!r}.",
+        )
+        need(
+            bool(self.intra_op_threads) and all(isinstance(n, int) and n >= 1 for n in self.intra_op_threads),
+            f"intra-op threads must be whole numbers >= 1, got {self.intra_op_threads!r}.",
         )
         need(
             bool(self.max_queue_delays_us)

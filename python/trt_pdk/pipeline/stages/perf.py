@@ -45,6 +45,11 @@ class PerfOptions:
     instance_counts: list[int] = option(
         factory=lambda: [2], form="comma", help="instance counts the tuning tries (comma list)"
     )
+    intra_op_threads: list[int] = option(
+        factory=lambda: [1, 2],
+        form="comma",
+        help="onnxruntime threads per instance the tuning tries, for the kit's python model (comma list)",
+    )
     preferred_batch_sizes: list[list[int]] = option(
         factory=lambda: [[4, 8, 16]],
         flag="--preferred-batch-sizes",
@@ -88,6 +93,8 @@ class PerfOptions:
         for name in ("min_gain", "p99_slack"):
             if getattr(self, name) < 0:
                 out.append((name, f"must be >= 0, got {getattr(self, name)}."))
+        if not self.intra_op_threads or min(self.intra_op_threads) < 1:
+            out.append(("intra_op_threads", f"must list thread counts >= 1: {self.intra_op_threads}."))
         if any(d < 0 for d in self.max_queue_delays_us):
             out.append(
                 ("max_queue_delays_us", f"must list delays >= 0 microseconds: {self.max_queue_delays_us}.")
