@@ -173,6 +173,12 @@ def test_the_final_round_picks_the_close_call_by_its_mean_over_more_samples():
     assert chosen.point["instance_count"] == 2
     assert [r["chosen"] for r in finals["rows"]] == [False, True]
     assert session.order == [1, 2, 2, 1]  # alternating order; 3 (50 % behind) is not a finalist
+    # The final spans twice the search's band: 15 % behind a lucky first sample is a close call.
+    session = _ScriptedSession({1: [(90, 10), (92, 10)], 2: [(100, 10), (101, 10)]})
+    chosen, finals = _final_round(
+        session, [_candidate(1, 100), _candidate(2, 85)], p99_limit=20, min_gain=0.1, log=lambda m: None
+    )
+    assert chosen.point["instance_count"] == 2 and len(finals["rows"]) == 2
     # A finalist whose p99 breaks the limit on average cannot win however fast it is.
     session = _ScriptedSession({1: [(90, 10), (92, 10)], 2: [(105, 40), (104, 40)]})
     chosen, finals = _final_round(session, cands, p99_limit=20, min_gain=0.1, log=lambda m: None)
@@ -184,7 +190,7 @@ def test_a_clear_winner_needs_no_final_round():
 
     session = _ScriptedSession({})
     chosen, finals = _final_round(
-        session, [_candidate(1, 100), _candidate(2, 80)], p99_limit=20, min_gain=0.1, log=lambda m: None
+        session, [_candidate(1, 100), _candidate(2, 75)], p99_limit=20, min_gain=0.1, log=lambda m: None
     )
     assert chosen.point["instance_count"] == 1 and session.order == [] and "no other" in finals["reason"]
 
