@@ -254,11 +254,13 @@ def test_the_kits_model_buckets_ragged_batches_itself_and_changes_no_unpadded_ou
     state = seq["server"].state
     entry = validate_repository(seq["root"] / "deploy", ["ffn"])[0]
     assert buckets_in_model(entry)
-    # A long queue delay lets requests of every shape pile up into shared executions.
+    # A long queue delay lets requests of every shape pile up into shared executions; the
+    # model runs them on two onnxruntime threads (a point of the search's threads dimension).
     point = {"instance_count": 1, "max_queue_delay_us": 50_000, "preferred_batch_sizes": [],
-             "bucketing": True}  # fmt: skip
+             "bucketing": True, "intra_op_threads": 2}  # fmt: skip
     cfg = serving_config(_point_config(entry.config, point), _in_model_plan(seq))
     assert [t.allow_ragged_batch for t in cfg.input] == [True] and "bucketing" in cfg.parameters
+    assert cfg.parameters["intra_op_threads"].string_value == "2"
     srv.load_model(state, "ffn", tc.config_to_json(cfg))
     rng = np.random.default_rng(5)
     xs = [rng.standard_normal((b, s, WIDTH)).astype(np.float32) for b, s, c in LOG for _ in range(min(c, 3))]
@@ -425,3 +427,26 @@ def test_server_killed_mid_perf_is_one_clear_error_and_leaves_nothing(seq, tmp_p
         time.sleep(0.1)
     else:
         raise AssertionError(f"a stub of the killed server is still running ({stub})")
+
+
+def test_threads_per_instance_are_searched_for_the_kits_model_within_the_cores(tmp_path, monkeypatch):
+    from trt_pdk.triton import perf
+    from trt_pdk.triton.demo_model import token_mlp_onnx
+    from trt_pdk.triton.repository import validate_repository
+
+    onnx_path = token_mlp_onnx(tmp_path / "ffn.onnx", WIDTH, hidden=64)
+    repository_from_onnx(onnx_path, tmp_path / "deploy", "ffn")
+    monkeypatch.setattr(perf, "_cpu_count", lambda: 2)
+    entry = validate_repository(tmp_path / "deploy", ["ffn"])[0]
+    # The model's own thread count first (the baseline's), then the others that fit the cores.
+    assert perf._thread_counts(entry, perf.PerfOptions(intra_op_threads=[1, 2, 4])) == [1, 2]
+    grid = {"instance_count": [1, 2]}
+    # Past the cores, threads take instances away: on 2 cores, 2 x 2 is 1 x 2.
+    assert perf._within_cores({"instance_count": 2, "intra_op_threads": 2}, grid, 2)["instance_count"] == 1
+    assert perf._within_cores({"instance_count": 2, "intra_op_threads": 1}, grid, 2)["instance_count"] == 2
+    assert perf._within_cores({"instance_count": 2, "intra_op_threads": None}, grid, 2)["instance_count"] == 2
+    # Another python model (here: ours, edited) has no such knob the kit knows of.
+    model_py = next((tmp_path / "deploy").rglob("model.py"))
+    model_py.write_text(model_py.read_text() + "\n# edited\n")
+    entry = validate_repository(tmp_path / "deploy", ["ffn"])[0]
+    assert perf._thread_counts(entry, perf.PerfOptions()) == [None]
