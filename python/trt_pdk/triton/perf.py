@@ -500,12 +500,13 @@ def _final_round(session, candidates, *, p99_limit: float | None, min_gain: floa
 
     The finalists (at most ``FINALISTS``, the search's best feasible config always among
     them) are the configs that failed nothing, measured within twice ``min_gain`` of the
-    best feasible throughput or above it, and whose single p99 sample was within the limit or
-    at most ``P99_BAND`` over it. When the best's own p99 sample is within ``P99_BAND``
-    under the limit, the next feasible configs join them. They are replayed ``FINAL_ROUNDS`` more times, in
-    alternating order. The winner has the highest mean throughput among those whose mean
-    p99 stays within the limit and that failed nothing; if none does, the search's best
-    feasible config is kept. Returns (winner candidate or None, the final's rows).
+    best feasible throughput or above it, and whose single p99 sample was within the limit
+    or at most ``P99_BAND`` over it. When the best's own p99 sample is within ``P99_BAND``
+    under the limit, the next feasible configs join them. They are replayed
+    ``FINAL_ROUNDS`` more times, in alternating order. The winner has the highest mean
+    throughput among those whose mean p99 stays within the limit and that failed nothing;
+    its result is the mean over its samples. If none holds, the search's best feasible
+    config is kept. Returns (winner candidate or None, the final's rows).
     """
     by_rps = sorted(candidates, key=lambda c: -c.result["throughput_rps"])
     feasible = [c for c in by_rps if c.feasible]

@@ -1,8 +1,9 @@
 """Serving-config search over a grid, quick (hill climbing, as Model Analyzer's quick search) or exhaustive.
 
 A point of the grid picks one value per dimension (instance count, threads per instance,
-max queue delay or no batching, preferred batch sizes, bucketing). ``measure(point)`` measures it (on the
-traffic replay) and returns at least ``throughput_rps``, ``p99_ms`` and ``failed``.
+max queue delay or no batching, preferred batch sizes, bucketing). ``measure(point)``
+measures it (on the traffic replay) and returns at least ``throughput_rps``, ``p99_ms``
+and ``failed``.
 A point is *feasible* when nothing failed and its p99 is at most ``p99_limit`` (the
 baseline's). The quick search starts at ``start`` and climbs best-first: it measures the
 neighbours (one dimension one step away) of the best feasible point, and of every other
@@ -141,15 +142,15 @@ class GridSearch:
             step += 1
             nxt = max(close, key=lambda c: c.result["throughput_rps"])
             expanded.add(_key(nxt.point))
-            fresh = [p for p in self.neighbours(nxt.point) if _key(p) not in self.seen]
-            for p in fresh:
-                if budget_s is not None and time.monotonic() - t0 > budget_s:
+            out_of_time = False
+            for p in [p for p in self.neighbours(nxt.point) if _key(p) not in self.seen]:
+                out_of_time = budget_s is not None and time.monotonic() - t0 > budget_s
+                if out_of_time:
                     break
                 self._measure(p, step, p99_limit, result)
-            else:
-                continue
-            result.stopped = f"time budget of {budget_s:.0f} s spent"
-            break
+            if out_of_time:
+                result.stopped = f"time budget of {budget_s:.0f} s spent"
+                break
         feasible = [c for c in result.candidates if c.feasible]
         result.best = max(feasible, key=lambda c: c.result["throughput_rps"]) if feasible else first
         result.seconds = round(time.monotonic() - t0, 2)
