@@ -59,9 +59,7 @@ def _describe(cfg) -> dict:
         "bucket_axes": json.loads(bucketing)["axes"] if bucketing else [],
         "dynamic_batching": cfg.HasField("dynamic_batching"),
         "instance_count": sum(g.count or 1 for g in cfg.instance_group) or 1,
-        "intra_op_threads": int(cfg.parameters["intra_op_threads"].string_value or 1)
-        if "intra_op_threads" in cfg.parameters
-        else None,
+        "intra_op_threads": _configured_threads(cfg) if "intra_op_threads" in cfg.parameters else None,
         "preferred_batch_sizes": list(cfg.dynamic_batching.preferred_batch_size),
         "max_queue_delay_us": cfg.dynamic_batching.max_queue_delay_microseconds,
         "max_batch_size": cfg.max_batch_size,
@@ -220,11 +218,14 @@ def _thread_counts(entry, options: PerfOptions) -> list[int | None]:
     model other than the kit's python model (a TensorRT plan has no such knob)."""
     if not buckets_in_model(entry):
         return [None]
-    cpus = _cpu_count()
-    params = entry.config.parameters
-    own = params["intra_op_threads"].string_value if "intra_op_threads" in params else ""
-    own_threads = int(own) if own.isdigit() and int(own) > 0 else 1
-    return [own_threads, *sorted(t for t in set(options.intra_op_threads) - {own_threads} if t <= cpus)]
+    own = _configured_threads(entry.config)
+    return [own, *sorted(t for t in set(options.intra_op_threads) - {own} if t <= _cpu_count())]
+
+
+def _configured_threads(cfg) -> int:
+    """The model config's ``intra_op_threads`` (the kit's python model reads it; default 1)."""
+    text = cfg.parameters["intra_op_threads"].string_value if "intra_op_threads" in cfg.parameters else ""
+    return int(text) if text.isdigit() and int(text) > 0 else 1
 
 
 def buckets_in_model(entry) -> bool:
